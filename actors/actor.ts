@@ -1,0 +1,711 @@
+/**
+ * One actor: a gen_statem on a scheduler. The path of an event reads top to bottom here, as the
+ * event loop does in OTP's gen_statem.erl:
+ *
+ *   run → take the next event (inserted, then zero timeouts, then incoming)
+ *       → handle: drop cancelled timeouts, cancel the event timeout, call the state's handler
+ *       → (an async handler parks the actor until it settles; it takes no other event meanwhile)
+ *       → applyResult: stop, or the transition procedure:
+ *           1. actions in list order (replies sent at once; other kinds collected, last wins)
+ *           2. the new state and data take effect
+ *           3. the state-enter call, on a state change or a repeat; its actions are appended
+ *           4. finishTransition: postpone the event; on a state change put postponed events back
+ *              (oldest first) and cancel the state timeout; insert nextEvent events ahead of
+ *              everything; arm timeouts (zero ones queue after inserted and postponed events,
+ *              before incoming messages; an event timeout only when nothing is queued)
+ *   terminate → the machine's terminate callback, then every waiting caller hears.
+ */
+import type { Logger } from 'pino';
+import { Mailbox } from '../mailbox/mailbox.js';
+import {
+  ActorCrashedError,
+  describeReason,
+  InvalidResultError,
+  InvalidTransitionError,
+  NoProcError,
+  UnhandledEventError,
+} from '../runtime/errors.js';
+import { PendingCall, type CallHolder } from '../runtime/pending-call.js';
+import type { ActorRef } from '../runtime/ref.js';
+import type { Runnable, Scheduler } from '../runtime/scheduler.js';
+import { TimerEntry } from '../runtime/timer-heap.js';
+import { ActorContext, type ContextServices } from './context.js';
+import {
+  CALL,
+  CAST,
+  EVENT_TIMEOUT,
+  GENERIC_TIMEOUT,
+  INFO,
+  INTERNAL,
+  kindName,
+  STATE_TIMEOUT,
+  STOP_REQUEST,
+} from './event-kinds.js';
+import type { HandleEventSpec, Machine, MachineEvent, StateTable } from './machine.js';
+import {
+  A_CANCEL_TIMEOUT,
+  A_EVENT_TIMEOUT,
+  A_GENERIC_TIMEOUT,
+  A_NEXT_EVENT,
+  A_POSTPONE,
+  A_RECEIPT,
+  A_REPLY,
+  A_STATE_TIMEOUT,
+  A_UPDATE_TIMEOUT,
+  type Action,
+  isAction,
+  isResult,
+  R_KEEP_ALL,
+  R_NEXT,
+  R_REPEAT,
+  R_REPEAT_ALL,
+  R_STOP,
+  R_STOP_AND_REPLY,
+  type Result,
+} from './results.js';
+
+export const RUNNING = 1;
+export const STOPPING = 2;
+export const DEAD = 3;
+
+/** What an actor needs from the thread that hosts it. */
+export interface ActorEnv extends ContextServices {
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  /** Milliseconds `terminate` may take before the actor is killed. */
+  readonly terminateTimeout: number;
+  onTransition(actor: Actor, from: unknown, event: number): void;
+  onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void;
+  onStopped(actor: Actor, reason: unknown, abnormal: boolean): void;
+  deadLetter(to: string, kind: number, msg: unknown, reason: string): void;
+}
+
+/** A timeout of one actor, armed in its scheduler's heap, or queued once it fired or was zero. */
+export class ActorTimer extends TimerEntry {
+  cancelled = false;
+  constructor(
+    readonly actor: Actor,
+    readonly kind: number,
+    readonly name: string | undefined,
+    public msg: unknown,
+  ) {
+    super();
+  }
+  fire(): void {
+    this.actor.timerFired(this);
+  }
+}
+
+/** What one transition collected from its actions (allocated only when there are actions). */
+class Transition {
+  postpone = false;
+  /** nextEvent events as kind/msg pairs, in action order. */
+  inserted: unknown[] | null = null;
+  /** State and named timeout actions, applied in order (so the last of a kind wins). */
+  timeouts: Action[] | null = null;
+  /** The last event-timeout action (set, cancel or update): applied after everything else. */
+  eventTimeout: Action | null = null;
+  receipts: Action[] | null = null;
+}
+
+export class Actor implements Runnable, CallHolder {
+  queued = false;
+  /** A handler (or enter call, or terminate) is in flight: no other event is taken. */
+  busy = false;
+  status = RUNNING;
+  state: unknown = undefined;
+  data: unknown = undefined;
+  /** Handlers of the current state (state-functions machines; null for handleEvent). */
+  private table: StateTable | null = null;
+  mbox: Mailbox | null = null;
+  takenCalls: PendingCall | null = null;
+  private stateTimer: ActorTimer | null = null;
+  private eventTimer: ActorTimer | null = null;
+  private namedTimers: Map<string, ActorTimer> | null = null;
+  private ctx: ActorContext | null = null;
+  /** This actor's own ref (made once, by the host). */
+  selfRef: ActorRef | null = null;
+  private stopWaiters: (() => void)[] | null = null;
+  // The event being handled (kind -1: none, i.e. the initial transition).
+  curKind = -1;
+  curMsg: unknown = undefined;
+  curAux: unknown = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly machine: Machine,
+    readonly env: ActorEnv,
+    /** Incoming-queue bound (Infinity: none). */
+    private readonly capacity: number,
+    /** The spawn options, kept for whoever restarts the actor. */
+    readonly spawnOptions: unknown,
+  ) {}
+
+  // ---------------------------------------------------------------- start
+
+  /** Enters the first state: init's actions, then the state-enter call with oldState = state. */
+  start(state: unknown, data: unknown, actions: readonly Action[] | null): void {
+    this.state = state;
+    this.data = data;
+    this.table = this.tableFor(state);
+    this.env.onTransition(this, undefined, -1);
+    let tx: Transition | null = null;
+    if (actions !== null) {
+      tx = new Transition();
+      if (!this.collect(actions, tx, false)) return;
+    }
+    if (this.machine.hasEnter) this.enterState(tx, false, state);
+    else this.finishTransition(tx, false, state);
+    this.wake();
+  }
+
+  // ---------------------------------------------------------------- delivery
+
+  /** A message arrives from a sender. Returns false, queueing nothing, when the mailbox is full. */
+  deliver(kind: number, msg: unknown, aux: unknown): boolean {
+    const mb = this.mbox ?? (this.mbox = new Mailbox(this.capacity));
+    if (mb.incoming !== null && mb.incoming.size >= this.capacity && kind !== STOP_REQUEST) return false;
+    mb.deliver(kind, msg, aux);
+    if (!this.queued && !this.busy) this.env.scheduler.enqueue(this);
+    return true;
+  }
+
+  /** A timer of this actor fired: its event joins the incoming queue like a message. */
+  timerFired(t: ActorTimer): void {
+    if (t.cancelled || this.status !== RUNNING) return;
+    (this.mbox ?? (this.mbox = new Mailbox(this.capacity))).deliver(t.kind, undefined, t);
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.runnable()) this.env.scheduler.enqueue(this);
+  }
+
+  runnable(): boolean {
+    return !this.busy && this.status === RUNNING && this.mbox !== null && this.mbox.hasEvents();
+  }
+
+  // ---------------------------------------------------------------- the event loop
+
+  run(budget: number): number {
+    let n = 0;
+    while (n < budget && !this.busy && this.status === RUNNING) {
+      const mb = this.mbox;
+      if (mb === null) break;
+      const q = mb.nextQueue();
+      if (q === null) break;
+      const kind = q.peekKind();
+      const msg = q.peekMsg();
+      const aux = q.peekAux();
+      q.drop();
+      n++;
+      this.handle(kind, msg, aux);
+    }
+    return n;
+  }
+
+  private handle(kind: number, msg: unknown, aux: unknown): void {
+    if (kind === STOP_REQUEST) {
+      this.terminate(msg);
+      return;
+    }
+    if (kind === EVENT_TIMEOUT || kind === STATE_TIMEOUT || kind === GENERIC_TIMEOUT) {
+      const t = aux as ActorTimer;
+      if (t.cancelled) return; // cancelled after it fired or was queued as a zero timeout
+      this.releaseTimer(t);
+      msg = t.msg;
+    }
+    // Any event cancels the event timeout.
+    if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
+    if (kind === CALL) (aux as PendingCall).takenBy(this);
+    this.curKind = kind;
+    this.curMsg = msg;
+    this.curAux = aux;
+    let result: unknown;
+    try {
+      result = this.invoke(kind, msg, aux);
+    } catch (err) {
+      this.crash(err);
+      return;
+    }
+    if (isThenable(result)) this.awaitResult(result, (r) => this.applyResult(r));
+    else this.applyResult(result);
+  }
+
+  private invoke(kind: number, msg: unknown, aux: unknown): unknown {
+    const ctx = this.ctx ?? (this.ctx = new ActorContext(this, this.env));
+    const t = this.table;
+    if (t === null) {
+      const spec = this.machine.spec;
+      return (spec.handleEvent as Fn)(this.eventObject(kind, msg, aux), this.state, this.data, ctx);
+    }
+    let fn: Fn | undefined;
+    switch (kind) {
+      case CALL:
+        fn = t.call as Fn | undefined;
+        if (fn !== undefined) return fn(msg, this.data, aux, ctx);
+        break;
+      case CAST:
+        fn = t.cast as Fn | undefined;
+        break;
+      case INFO:
+        fn = t.info as Fn | undefined;
+        break;
+      case EVENT_TIMEOUT:
+        fn = t.timeout as Fn | undefined;
+        break;
+      case STATE_TIMEOUT:
+        fn = t.state_timeout as Fn | undefined;
+        break;
+      case GENERIC_TIMEOUT:
+        fn = t.generic_timeout as Fn | undefined;
+        break;
+      case INTERNAL:
+        fn = t.internal as Fn | undefined;
+        break;
+    }
+    if (fn === undefined) throw new UnhandledEventError(this.machine.name, this.state, kindName(kind));
+    return fn(msg, this.data, ctx);
+  }
+
+  /** The event as `handleEvent` and `ctx.event` see it. */
+  eventObject(kind: number, msg: unknown, aux: unknown): MachineEvent {
+    if (kind === CALL) return { kind: 'call', msg, from: aux as PendingCall as never };
+    if (kind === GENERIC_TIMEOUT) return { kind: 'generic_timeout', msg, name: (aux as ActorTimer).name as string };
+    if (kind < 0) return { kind: 'internal', msg: undefined };
+    return { kind: kindName(kind), msg };
+  }
+
+  /** Parks the actor until an async handler settles; it takes no other event meanwhile. */
+  private awaitResult(p: PromiseLike<unknown>, then: (r: unknown) => void): void {
+    this.busy = true;
+    p.then(
+      (r) => {
+        this.busy = false;
+        if (this.status !== RUNNING) return; // killed meanwhile
+        then(r);
+        this.wake();
+      },
+      (err: unknown) => {
+        this.busy = false;
+        if (this.status !== RUNNING) return;
+        this.crash(err);
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- the transition procedure
+
+  private applyResult(r: unknown): void {
+    if (!isResult(r)) {
+      this.crash(new InvalidResultError(`${this.where()} returned ${preview(r)}; expected next(), keep(), keepAll(), repeat(), stop() or stopAndReply()`));
+      return;
+    }
+    const type = r.type;
+    if (type === R_STOP || type === R_STOP_AND_REPLY) {
+      this.stopWith(r);
+      return;
+    }
+    const oldState = this.state;
+    let changed = false;
+    if (type === R_NEXT && !sameState(r.state, oldState)) {
+      const problem = this.checkStateChange(oldState, r.state);
+      if (problem !== null) {
+        this.crash(problem);
+        return;
+      }
+      changed = true;
+    }
+    // 1. Actions in list order; replies go out now.
+    let tx: Transition | null = null;
+    if (r.actions !== null) {
+      tx = new Transition();
+      if (!this.collect(r.actions, tx, false)) return;
+    }
+    // 2. The new state and data.
+    if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) this.data = r.data;
+    if (changed) {
+      this.state = r.state;
+      if (this.table !== null) this.table = this.tableFor(r.state);
+    }
+    // 3. The state-enter call.
+    if ((changed || type === R_REPEAT || type === R_REPEAT_ALL) && this.machine.hasEnter) this.enterState(tx, changed, oldState);
+    else this.finishTransition(tx, changed, oldState);
+  }
+
+  private enterState(tx: Transition | null, changed: boolean, oldState: unknown): void {
+    const spec = this.machine.spec;
+    const fn = (this.table !== null ? this.table.enter : (spec as HandleEventSpec<unknown, unknown>).enter) as Fn | undefined;
+    if (fn === undefined) {
+      this.finishTransition(tx, changed, oldState);
+      return;
+    }
+    const ctx = this.ctx ?? (this.ctx = new ActorContext(this, this.env));
+    let result: unknown;
+    try {
+      result = this.table !== null ? fn(oldState, this.data, ctx) : fn(oldState, this.state, this.data, ctx);
+    } catch (err) {
+      this.crash(err);
+      return;
+    }
+    if (isThenable(result)) this.awaitResult(result, (r) => this.afterEnter(r, tx, changed, oldState));
+    else this.afterEnter(result, tx, changed, oldState);
+  }
+
+  private afterEnter(r: unknown, tx: Transition | null, changed: boolean, oldState: unknown): void {
+    if (!isResult(r)) {
+      this.crash(new InvalidResultError(`enter call of ${this.where(true)} returned ${preview(r)}; expected keep(), keepAll(), repeat() or stop()`));
+      return;
+    }
+    const type = r.type;
+    if (type === R_STOP || type === R_STOP_AND_REPLY) {
+      this.stopWith(r);
+      return;
+    }
+    if (type === R_NEXT && !sameState(r.state, this.state)) {
+      this.crash(new InvalidResultError(`enter call of ${this.where(true)} tried to change state to ${preview(r.state)}; an enter call may not change state`));
+      return;
+    }
+    if (r.actions !== null) {
+      tx ??= new Transition();
+      if (!this.collect(r.actions, tx, true)) return;
+    }
+    if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) this.data = r.data;
+    if (type === R_REPEAT || type === R_REPEAT_ALL) this.enterState(tx, changed, this.state);
+    else this.finishTransition(tx, changed, oldState);
+  }
+
+  /** Walks the actions in order. Returns false if the actor crashed on a bad one. */
+  private collect(actions: readonly Action[], tx: Transition, inEnter: boolean): boolean {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      if (!isAction(a)) {
+        this.crash(new InvalidResultError(`${this.where(inEnter)} returned ${preview(a)} among its actions; build actions with reply(), postpone(), nextEvent(), stateTimeout()…`));
+        return false;
+      }
+      switch (a.type) {
+        case A_REPLY:
+          if (!(a.a instanceof PendingCall)) {
+            this.crash(new InvalidResultError(`${this.where(inEnter)}: reply() needs the 'from' handle of a call`));
+            return false;
+          }
+          a.a.resolve(a.b); // false: the caller gave up; the late reply is dropped
+          break;
+        case A_POSTPONE:
+          // There is no event to postpone in an enter call or in init (OTP forbids both).
+          if (inEnter || this.curKind < 0) {
+            this.crash(new InvalidResultError(`${this.where(inEnter)}: postpone() is not allowed in ${inEnter ? 'an enter call' : 'init'}`));
+            return false;
+          }
+          tx.postpone = true;
+          break;
+        case A_NEXT_EVENT:
+          if (inEnter) {
+            this.crash(new InvalidResultError(`${this.where(true)}: nextEvent() is not allowed in an enter call`));
+            return false;
+          }
+          (tx.inserted ??= []).push(a.a, a.b);
+          break;
+        case A_EVENT_TIMEOUT:
+          tx.eventTimeout = a;
+          break;
+        case A_CANCEL_TIMEOUT:
+        case A_UPDATE_TIMEOUT:
+          if (a.a === 'timeout') tx.eventTimeout = a;
+          else (tx.timeouts ??= []).push(a);
+          break;
+        case A_STATE_TIMEOUT:
+        case A_GENERIC_TIMEOUT:
+          (tx.timeouts ??= []).push(a);
+          break;
+        case A_RECEIPT:
+          (tx.receipts ??= []).push(a);
+          break;
+        default:
+          this.crash(new InvalidResultError(`${this.where(inEnter)}: unknown action type ${String(a.type)}`));
+          return false;
+      }
+    }
+    return this.status === RUNNING;
+  }
+
+  private finishTransition(tx: Transition | null, changed: boolean, oldState: unknown): void {
+    if (tx !== null && tx.postpone) this.mailbox().postpone(this.curKind, this.curMsg, this.curAux);
+    if (changed) {
+      // A state change retries postponed events, oldest first, and cancels the state timeout.
+      if (this.mbox !== null) this.mbox.retryPostponed();
+      if (this.stateTimer !== null) this.cancelTimer(this.stateTimer);
+    }
+    if (tx !== null) {
+      if (tx.inserted !== null) this.mailbox().insertFront(tx.inserted);
+      if (tx.timeouts !== null) for (const a of tx.timeouts) this.applyTimeout(a);
+      if (tx.eventTimeout !== null) this.applyEventTimeout(tx.eventTimeout);
+      if (tx.receipts !== null) for (const a of tx.receipts) this.env.onReceipt(this, a.a as string, a.b, this.curKind);
+    }
+    if (changed) this.env.onTransition(this, oldState, this.curKind);
+  }
+
+  private checkStateChange(from: unknown, to: unknown): Error | null {
+    const tables = this.machine.tables;
+    if (tables !== null && (typeof to !== 'string' || !tables.has(to))) {
+      return new InvalidResultError(`${this.where()} went to ${preview(to)}, which is not a state of machine '${this.machine.name}'`);
+    }
+    const allowed = this.machine.allowed;
+    if (allowed !== null) {
+      const tos = typeof from === 'string' ? allowed.get(from) : undefined;
+      if (tos === undefined || typeof to !== 'string' || !tos.has(to)) return new InvalidTransitionError(this.machine.name, from, to);
+    }
+    return null;
+  }
+
+  private tableFor(state: unknown): StateTable | null {
+    const tables = this.machine.tables;
+    if (tables === null) return null;
+    return tables.get(state as string) ?? null;
+  }
+
+  // ---------------------------------------------------------------- timeouts
+
+  private applyTimeout(a: Action): void {
+    switch (a.type) {
+      case A_STATE_TIMEOUT:
+        this.stateTimer = this.setTimer(this.stateTimer, STATE_TIMEOUT, undefined, a.b as number, a.c, a.d as number | undefined);
+        break;
+      case A_GENERIC_TIMEOUT: {
+        const name = a.a as string;
+        const timers = (this.namedTimers ??= new Map());
+        const t = this.setTimer(timers.get(name) ?? null, GENERIC_TIMEOUT, name, a.b as number, a.c, a.d as number | undefined);
+        if (t === null) timers.delete(name);
+        else timers.set(name, t);
+        break;
+      }
+      case A_CANCEL_TIMEOUT: {
+        const t = a.a === 'state_timeout' ? this.stateTimer : (this.namedTimers?.get(a.a as string) ?? null);
+        if (t !== null) this.cancelTimer(t);
+        break;
+      }
+      case A_UPDATE_TIMEOUT: {
+        const isState = a.a === 'state_timeout';
+        const t = isState ? this.stateTimer : (this.namedTimers?.get(a.a as string) ?? null);
+        if (t !== null) t.msg = a.b;
+        else if (isState) this.stateTimer = this.setTimer(null, STATE_TIMEOUT, undefined, 0, a.b, undefined);
+        else (this.namedTimers ??= new Map()).set(a.a as string, this.setTimer(null, GENERIC_TIMEOUT, a.a as string, 0, a.b, undefined) as ActorTimer);
+        break;
+      }
+    }
+  }
+
+  /** The event timeout is armed last, and only if no event is queued: any event would cancel it. */
+  private applyEventTimeout(a: Action): void {
+    if (a.type === A_CANCEL_TIMEOUT) return; // already cancelled by the event being handled
+    const ms = a.type === A_UPDATE_TIMEOUT ? 0 : (a.b as number);
+    const msg = a.type === A_UPDATE_TIMEOUT ? a.b : a.c;
+    const at = a.type === A_UPDATE_TIMEOUT ? undefined : (a.d as number | undefined);
+    if (this.mbox !== null && this.mbox.hasEvents()) return;
+    this.eventTimer = this.setTimer(this.eventTimer, EVENT_TIMEOUT, undefined, ms, msg, at);
+  }
+
+  /** Replaces timer `old` (re-arming restarts it). Infinity arms nothing; 0 queues a zero timeout. */
+  private setTimer(old: ActorTimer | null, kind: number, name: string | undefined, ms: number, msg: unknown, at: number | undefined): ActorTimer | null {
+    if (old !== null) this.cancelTimer(old);
+    if (at === undefined && ms === Infinity) return null;
+    const t = new ActorTimer(this, kind, name, msg);
+    const scheduler = this.env.scheduler;
+    if (at !== undefined) {
+      const now = scheduler.clock.now();
+      const deadline = now + (at - scheduler.clock.wallNow());
+      if (deadline <= now) this.mailbox().deliver(kind, undefined, t); // already due: fires now
+      else scheduler.arm(t, deadline);
+    } else if (ms === 0) {
+      this.mailbox().pushZero(kind, t);
+    } else {
+      scheduler.arm(t, scheduler.clock.now() + ms);
+    }
+    return t;
+  }
+
+  /** Cancels a timer wherever it is: in the heap, or queued (it is then skipped when taken). */
+  private cancelTimer(t: ActorTimer): void {
+    t.cancelled = true;
+    this.env.scheduler.disarm(t);
+    this.releaseTimer(t);
+  }
+
+  /** Clears the slot that points at `t` (the timer fired or was cancelled). */
+  private releaseTimer(t: ActorTimer): void {
+    if (t.kind === STATE_TIMEOUT) {
+      if (this.stateTimer === t) this.stateTimer = null;
+    } else if (t.kind === EVENT_TIMEOUT) {
+      if (this.eventTimer === t) this.eventTimer = null;
+    } else if (this.namedTimers !== null && this.namedTimers.get(t.name as string) === t) {
+      this.namedTimers.delete(t.name as string);
+    }
+  }
+
+  private cancelAllTimers(): void {
+    if (this.stateTimer !== null) this.cancelTimer(this.stateTimer);
+    if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
+    if (this.namedTimers !== null) for (const t of [...this.namedTimers.values()]) this.cancelTimer(t);
+  }
+
+  /** Names of the armed timeouts (for inspection and tests). */
+  armedTimeouts(): string[] {
+    const names: string[] = [];
+    if (this.eventTimer !== null) names.push('timeout');
+    if (this.stateTimer !== null) names.push('state_timeout');
+    if (this.namedTimers !== null) names.push(...this.namedTimers.keys());
+    return names;
+  }
+
+  // ---------------------------------------------------------------- stopping
+
+  /** Queues a stop behind the messages already queued (OTP's system message); resolves once stopped. */
+  requestStop(reason: unknown): Promise<void> {
+    if (this.status === DEAD) return Promise.resolve();
+    const done = new Promise<void>((resolve) => (this.stopWaiters ??= []).push(resolve));
+    if (this.status === RUNNING) this.deliver(STOP_REQUEST, reason, undefined);
+    return done;
+  }
+
+  private stopWith(r: Result): void {
+    if (r.hasData) this.data = r.data;
+    if (r.type === R_STOP_AND_REPLY && r.actions !== null) {
+      for (const a of r.actions) if (a.a instanceof PendingCall) a.a.resolve(a.b);
+    }
+    this.terminate(r.reason);
+  }
+
+  crash(err: unknown): void {
+    this.terminate(err);
+  }
+
+  /** Runs the machine's terminate callback (bounded by env.terminateTimeout), then finalizes. */
+  terminate(reason: unknown): void {
+    if (this.status !== RUNNING) return;
+    this.status = STOPPING;
+    this.cancelAllTimers();
+    const fn = this.machine.spec.terminate;
+    if (fn === undefined) {
+      this.finalize(reason);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = fn(reason, this.state, this.data);
+    } catch (err) {
+      this.finalize(err); // a crash in terminate becomes the stop reason, as in OTP
+      return;
+    }
+    if (!isThenable(result)) {
+      this.finalize(reason);
+      return;
+    }
+    this.busy = true;
+    const guard = new TerminateGuard(this, this.env.terminateTimeout);
+    result.then(
+      () => {
+        guard.cancel();
+        this.finalize(reason);
+      },
+      (err: unknown) => {
+        guard.cancel();
+        this.finalize(err);
+      },
+    );
+  }
+
+  /** Stops at once, without terminate (brutal kill). */
+  kill(reason: unknown = 'killed'): void {
+    if (this.status === DEAD) return;
+    this.cancelAllTimers();
+    this.finalize(reason);
+  }
+
+  private finalize(reason: unknown): void {
+    if (this.status === DEAD) return;
+    this.status = DEAD;
+    this.busy = false;
+    const abnormal = !isNormalReason(reason);
+    const err = abnormal ? new ActorCrashedError(this.id, reason) : new NoProcError(this.id, `stopped (${describeReason(reason)})`);
+    // Every caller still waiting hears now: calls taken but unanswered, then calls still queued.
+    while (this.takenCalls !== null) this.takenCalls.reject(err);
+    const mb = this.mbox;
+    this.mbox = null;
+    if (mb !== null) {
+      mb.forEach((kind, msg, aux) => {
+        if (kind === CALL) (aux as PendingCall).reject(err);
+        else if (kind === CAST || kind === INFO) this.env.deadLetter(this.id, kind, msg, 'stopped');
+      });
+    }
+    this.env.onStopped(this, reason, abnormal);
+    const waiters = this.stopWaiters;
+    this.stopWaiters = null;
+    if (waiters !== null) for (const w of waiters) w();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private mailbox(): Mailbox {
+    return this.mbox ?? (this.mbox = new Mailbox(this.capacity));
+  }
+
+  /** "machine 'x' (actor 'y') in state 'z' handling 'cast'" — for error messages. */
+  private where(inEnter = false): string {
+    const what = inEnter ? 'enter' : this.curKind < 0 ? 'init' : kindName(this.curKind);
+    return `machine '${this.machine.name}' (actor '${this.id}') in state ${preview(this.state)} handling '${what}'`;
+  }
+}
+
+/** Kills an actor whose async terminate outlives its time limit. */
+class TerminateGuard extends TimerEntry {
+  constructor(private readonly actor: Actor, ms: number) {
+    super();
+    if (ms !== Infinity) actor.env.scheduler.arm(this, actor.env.scheduler.clock.now() + ms);
+  }
+  fire(): void {
+    this.actor.env.logger.error({ actor: this.actor.id }, 'terminate did not finish in time; actor killed');
+    this.actor.kill('terminate_timeout');
+  }
+  cancel(): void {
+    this.actor.env.scheduler.disarm(this);
+  }
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** 'normal', 'shutdown' and `{ shutdown: detail }` are clean stops (OTP); anything else is a crash. */
+export function isNormalReason(reason: unknown): boolean {
+  return reason === 'normal' || reason === 'shutdown' || (typeof reason === 'object' && reason !== null && !(reason instanceof Error) && 'shutdown' in reason);
+}
+
+/** State equality: identity for primitives, structural for arrays and plain objects (tuple-like states). */
+export function sameState(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameState(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (!sameState((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+function preview(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return String(value);
+  }
+}

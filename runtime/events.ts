@@ -1,0 +1,52 @@
+/** The system's event surface: `system.on(name, listener)`. */
+import type { SpawnOptions } from './spawn-options.js';
+
+export type EventLabel = 'init' | 'call' | 'cast' | 'info' | 'timeout' | 'state_timeout' | 'generic_timeout' | 'internal';
+
+export interface TransitionEvent {
+  id: string;
+  machine: string;
+  /** The previous state (undefined for the initial state). */
+  from: unknown;
+  to: unknown;
+  /** The kind of event that caused it ('init' for the first state). */
+  event: EventLabel;
+}
+
+export interface ReceiptEvent {
+  id: string;
+  machine: string;
+  state: unknown;
+  reason: string;
+  meta: unknown;
+  event: EventLabel;
+}
+
+export interface StopEvent {
+  id: string;
+  machine: string;
+  reason: unknown;
+  /** The state it was in when it stopped. */
+  state: unknown;
+}
+
+/** An actor stopped abnormally. Carries what a supervisor needs to start it again. */
+export interface CrashEvent extends StopEvent {
+  spawnOptions: SpawnOptions;
+}
+
+export interface DeadLetterEvent {
+  to: string;
+  kind: 'cast' | 'info';
+  msg: unknown;
+  /** 'noproc' (no such actor), 'stopping', 'stopped' (left in its mailbox), 'mailbox_full'. */
+  reason: string;
+}
+
+export interface SystemEventMap {
+  transition: [TransitionEvent];
+  receipt: [ReceiptEvent];
+  crash: [CrashEvent];
+  stop: [StopEvent];
+  deadLetter: [DeadLetterEvent];
+}

@@ -1,0 +1,265 @@
+/**
+ * ActorHost: the actors of one thread — their registry, their scheduler, and the routing of
+ * calls, casts and stops to them. It is the `ActorEnv` every actor runs in and the router every
+ * local ref uses. Events (transition, crash, stop, deadLetter…) go to an injected sink.
+ */
+import type { Logger } from 'pino';
+import { Actor, DEAD, RUNNING } from '../actors/actor.js';
+import { CALL, CAST, INFO, kindName } from '../actors/event-kinds.js';
+import { isMachine, type Machine } from '../actors/machine.js';
+import { type Action, isAction } from '../actors/results.js';
+import {
+  ActorExistsError,
+  CallingSelfError,
+  InitError,
+  InvalidArgumentError,
+  InvalidMachineError,
+  InvalidResultError,
+  MailboxFullError,
+  NoProcError,
+  SystemShutdownError,
+} from './errors.js';
+import type { SystemEventMap } from './events.js';
+import { PendingCall } from './pending-call.js';
+import { ActorRef, CACHED, type CallOptions, type RefRouter } from './ref.js';
+import { checkWaitTimeout, Request } from './request.js';
+import type { Scheduler } from './scheduler.js';
+import { checkSpawnOptions, type SpawnOptions } from './spawn-options.js';
+
+export const DEFAULT_CALL_TIMEOUT = 5000;
+
+export interface EventSink {
+  /** Whether anyone listens (so that hot paths skip building events nobody reads). */
+  wants(name: keyof SystemEventMap): boolean;
+  emit<K extends keyof SystemEventMap>(name: K, ...payload: SystemEventMap[K]): void;
+}
+
+export interface HostOptions {
+  scheduler: Scheduler;
+  logger: Logger;
+  events: EventSink;
+  callTimeout: number;
+  terminateTimeout: number;
+  /** Number of shards in the system (for validating `shard`). */
+  shards: number;
+}
+
+export class ActorHost implements RefRouter {
+  readonly actors = new Map<string, Actor>();
+  /** Ids reserved by spawns whose init is still running. */
+  private readonly starting = new Set<string>();
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  readonly terminateTimeout: number;
+  private readonly events: EventSink;
+  private readonly callTimeout: number;
+  private readonly shards: number;
+  private nextAutoId = 0;
+  closed = false;
+
+  constructor(opts: HostOptions) {
+    this.scheduler = opts.scheduler;
+    this.logger = opts.logger;
+    this.events = opts.events;
+    this.callTimeout = opts.callTimeout;
+    this.terminateTimeout = opts.terminateTimeout;
+    this.shards = opts.shards;
+  }
+
+  // ---------------------------------------------------------------- spawning
+
+  async spawn<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A> = {}): Promise<ActorRef> {
+    if (this.closed) throw new SystemShutdownError('spawn');
+    if (!isMachine(machine)) throw new InvalidMachineError(`spawn: expected a machine made by defineMachine(), got ${typeof machine === 'object' ? 'an object' : typeof machine}`);
+    const capacity = checkSpawnOptions(opts, this.shards);
+    if (opts.near !== undefined) {
+      const nearId = typeof opts.near === 'string' ? opts.near : opts.near.id;
+      if (!this.actors.has(nearId)) throw new NoProcError(nearId, 'spawn: the actor given as `near` does not exist');
+    }
+    const id = opts.id ?? this.autoId(machine.name);
+    if (this.actors.has(id) || this.starting.has(id)) throw new ActorExistsError(id);
+    this.starting.add(id);
+    let state: unknown;
+    let data: unknown;
+    let actions: readonly Action[] | null;
+    try {
+      let init: unknown = machine.spec.init(opts.args as A);
+      if (typeof init === 'object' && init !== null && typeof (init as PromiseLike<unknown>).then === 'function') init = await init;
+      ({ state, data, actions } = checkInit(machine, init));
+    } catch (err) {
+      throw new InitError(id, err);
+    } finally {
+      this.starting.delete(id);
+    }
+    if (this.closed) throw new SystemShutdownError('spawn');
+    const actor = new Actor(id, machine as Machine, this, capacity, opts);
+    this.actors.set(id, actor);
+    const ref = this.refFor(actor);
+    actor.start(state, data, actions);
+    return ref;
+  }
+
+  private autoId(name: string): string {
+    let id: string;
+    do id = `${name}-${++this.nextAutoId}`;
+    while (this.actors.has(id) || this.starting.has(id));
+    return id;
+  }
+
+  // ---------------------------------------------------------------- refs and routing
+
+  refFor(actor: Actor): ActorRef {
+    return (actor.selfRef ??= new ActorRef(actor.id, this, actor));
+  }
+
+  /** A ref by id; it binds to whichever actor has that id when it is used. */
+  ref(id: string): ActorRef {
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('ref: id must be a non-empty string');
+    const actor = this.actors.get(id);
+    return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null);
+  }
+
+  /** The live actor a ref reaches, or null. */
+  private resolve(ref: ActorRef): Actor | null {
+    const cached = ref[CACHED];
+    if (cached !== null && cached.status !== DEAD) return cached;
+    const actor = this.actors.get(ref.id) ?? null;
+    ref[CACHED] = actor;
+    return actor;
+  }
+
+  private toRef(target: ActorRef | string): ActorRef {
+    if (target instanceof ActorRef) return target;
+    if (typeof target === 'string') return this.ref(target);
+    throw new InvalidArgumentError('expected an ActorRef or an actor id');
+  }
+
+  call(caller: Actor | null, ref: ActorRef, msg: unknown, opts: CallOptions | undefined): Promise<unknown> {
+    try {
+      return this.send(caller, ref, msg, opts).toPromise();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  request(caller: Actor | null, ref: ActorRef, msg: unknown, opts: CallOptions | undefined): Request<unknown> {
+    return new Request(ref.id, this.send(caller, ref, msg, opts), this.scheduler);
+  }
+
+  /** Queues a call; the returned PendingCall settles with the reply or the reason there is none. */
+  private send(caller: Actor | null, ref: ActorRef, msg: unknown, opts: CallOptions | undefined): PendingCall {
+    if (this.closed) throw new SystemShutdownError(`call to '${ref.id}'`);
+    if (msg === undefined) throw new InvalidArgumentError(`call to '${ref.id}': the message is undefined`);
+    let timeout = this.callTimeout;
+    if (opts !== undefined) {
+      if (opts.timeout !== undefined) {
+        checkWaitTimeout(opts.timeout);
+        timeout = opts.timeout;
+      }
+      if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new InvalidArgumentError('call: signal must be an AbortSignal');
+    }
+    const target = this.resolve(ref);
+    if (caller !== null && target === caller) throw new CallingSelfError(caller.id);
+    const pc = new PendingCall(ref.id, timeout, this.scheduler, caller === null ? null : caller.id);
+    if (opts?.signal !== undefined) pc.watch(opts.signal);
+    if (target === null || target.status !== RUNNING) pc.reject(new NoProcError(ref.id, target === null ? 'no such actor' : 'it is stopping'));
+    else if (!target.deliver(CALL, msg, pc)) pc.reject(new MailboxFullError(ref.id, target.mbox?.capacity ?? 0));
+    return pc;
+  }
+
+  cast(ref: ActorRef, kind: number, msg: unknown): void {
+    if (this.closed) throw new SystemShutdownError(`cast to '${ref.id}'`);
+    if (msg === undefined) throw new InvalidArgumentError(`cast to '${ref.id}': the message is undefined`);
+    const target = this.resolve(ref);
+    if (target === null || target.status !== RUNNING) this.deadLetter(ref.id, kind, msg, target === null ? 'noproc' : 'stopping');
+    else if (!target.deliver(kind, msg, undefined)) this.deadLetter(ref.id, kind, msg, 'mailbox_full');
+  }
+
+  stop(ref: ActorRef, reason: unknown): Promise<void> {
+    const target = this.resolve(ref);
+    if (target === null) return Promise.reject(new NoProcError(ref.id));
+    return target.requestStop(reason);
+  }
+
+  // ---------------------------------------------------------------- ActorEnv (what actors ask of us)
+
+  loggerFor(actor: Actor): Logger {
+    return this.logger.child({ actor: actor.id, machine: actor.machine.name });
+  }
+
+  callFrom(caller: Actor, target: ActorRef | string, msg: unknown, opts?: CallOptions): Promise<unknown> {
+    try {
+      return this.call(caller, this.toRef(target), msg, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  castFrom(_caller: Actor, target: ActorRef | string, msg: unknown): void {
+    this.cast(this.toRef(target), CAST, msg);
+  }
+
+  spawnFrom<A, D>(_parent: Actor, machine: Machine<A, D>, opts?: SpawnOptions<A>): Promise<ActorRef> {
+    return this.spawn(machine, opts);
+  }
+
+  onTransition(actor: Actor, from: unknown, event: number): void {
+    if (!this.events.wants('transition')) return;
+    this.events.emit('transition', { id: actor.id, machine: actor.machine.name, from, to: actor.state, event: event < 0 ? 'init' : kindName(event) });
+  }
+
+  onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void {
+    if (!this.events.wants('receipt')) return;
+    this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: event < 0 ? 'init' : kindName(event) });
+  }
+
+  onStopped(actor: Actor, reason: unknown, abnormal: boolean): void {
+    if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
+    const base = { id: actor.id, machine: actor.machine.name, reason, state: actor.state };
+    if (abnormal) {
+      this.logger.error({ actor: actor.id, machine: actor.machine.name, state: actor.state, err: reason }, 'actor crashed');
+      this.events.emit('crash', { ...base, spawnOptions: actor.spawnOptions as SpawnOptions });
+    }
+    this.events.emit('stop', base);
+  }
+
+  deadLetter(to: string, kind: number, msg: unknown, reason: string): void {
+    const kindText = kind === INFO ? 'info' : 'cast';
+    this.logger.warn({ to, kind: kindText, reason }, 'dead letter');
+    this.events.emit('deadLetter', { to, kind: kindText, msg, reason });
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Stops every actor, newest first, each after the messages already in its mailbox; actors
+   * still running after `timeoutMs` are killed. Then refuses all further work.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    const actors = [...this.actors.values()].reverse();
+    const stopped = Promise.all(actors.map((a) => a.requestStop('shutdown')));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    if ((await Promise.race([stopped, timedOut])) === 'timeout') {
+      for (const a of actors) if (a.status !== DEAD) a.kill('shutdown_timeout');
+    }
+    clearTimeout(timer);
+    this.closed = true;
+    this.scheduler.close();
+  }
+}
+
+/** Validates what `init` returned. */
+function checkInit(machine: Machine, init: unknown): { state: unknown; data: unknown; actions: readonly Action[] | null } {
+  if (typeof init !== 'object' || init === null || !('state' in init)) {
+    throw new InvalidResultError(`init of machine '${machine.name}' must return { state, data, actions? }, got ${init === null ? 'null' : typeof init}`);
+  }
+  const { state, data, actions } = init as { state: unknown; data: unknown; actions?: unknown };
+  if (machine.tables !== null && (typeof state !== 'string' || !machine.tables.has(state))) {
+    throw new InvalidResultError(`init of machine '${machine.name}' returned state ${JSON.stringify(state)}, which is not one of its states (${[...machine.tables.keys()].join(', ')})`);
+  }
+  if (actions !== undefined && (!Array.isArray(actions) || !actions.every(isAction))) {
+    throw new InvalidResultError(`init of machine '${machine.name}': actions must be an array of actions`);
+  }
+  return { state, data, actions: actions === undefined || (actions as Action[]).length === 0 ? null : (actions as Action[]) };
+}

@@ -1,0 +1,144 @@
+/**
+ * A call waiting for its reply. It is the `from` handle a call handler receives, its own
+ * timeout timer (an entry of the caller's timer heap), and a link in the callee's list of calls
+ * it has taken but not answered, so that if the callee dies every such caller hears at once.
+ * The outcome is kept, not only pushed into a promise: the async request API polls it.
+ */
+import { CallTimeoutError } from './errors.js';
+import type { Scheduler } from './scheduler.js';
+import { TimerEntry } from './timer-heap.js';
+
+declare const FROM_BRAND: unique symbol;
+/** The opaque reply handle of a call: pass it to `reply(from, value)`, now or in a later event. */
+export interface From {
+  readonly [FROM_BRAND]: true;
+}
+
+/** Whoever holds taken-but-unanswered calls (an actor). */
+export interface CallHolder {
+  takenCalls: PendingCall | null;
+}
+
+const PENDING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
+
+export class PendingCall extends TimerEntry {
+  private status = PENDING;
+  private outcome: unknown = undefined;
+  private resolveFn: ((v: unknown) => void) | null = null;
+  private rejectFn: ((e: unknown) => void) | null = null;
+  private promise: Promise<unknown> | null = null;
+  private signal: AbortSignal | null = null;
+  private abortListener: (() => void) | null = null;
+  private listeners: ((call: PendingCall) => void)[] | null = null;
+  holder: CallHolder | null = null;
+  prevTaken: PendingCall | null = null;
+  nextTaken: PendingCall | null = null;
+
+  constructor(
+    readonly target: string,
+    readonly timeoutMs: number,
+    private readonly scheduler: Scheduler,
+    /** The calling actor's id, or null for a call from outside any actor. */
+    readonly caller: string | null,
+  ) {
+    super();
+    if (timeoutMs !== Infinity) scheduler.arm(this, scheduler.clock.now() + timeoutMs);
+  }
+
+  get settled(): boolean {
+    return this.status !== PENDING;
+  }
+
+  /** The outcome so far: pending, a value, or an error. */
+  check(): { status: 'pending' } | { status: 'ok'; value: unknown } | { status: 'error'; error: unknown } {
+    if (this.status === FULFILLED) return { status: 'ok', value: this.outcome };
+    if (this.status === REJECTED) return { status: 'error', error: this.outcome };
+    return { status: 'pending' };
+  }
+
+  /** A promise of the reply (made on first use, so an unwatched request never rejects unhandled). */
+  toPromise(): Promise<unknown> {
+    if (this.promise === null) {
+      if (this.status === FULFILLED) this.promise = Promise.resolve(this.outcome);
+      else if (this.status === REJECTED) this.promise = Promise.reject(this.outcome);
+      else
+        this.promise = new Promise((resolve, reject) => {
+          this.resolveFn = resolve;
+          this.rejectFn = reject;
+        });
+    }
+    return this.promise;
+  }
+
+  /** Aborting the signal rejects the call with the signal's reason. */
+  watch(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.reject(signal.reason);
+      return;
+    }
+    this.signal = signal;
+    this.abortListener = () => this.reject(signal.reason);
+    signal.addEventListener('abort', this.abortListener, { once: true });
+  }
+
+  /** Runs `listener` once the call is settled (at once if it already is). */
+  onSettled(listener: (call: PendingCall) => void): void {
+    if (this.status !== PENDING) listener(this);
+    else (this.listeners ??= []).push(listener);
+  }
+
+  /** Delivers the reply. Returns false if the call was already settled (the reply is dropped). */
+  resolve(value: unknown): boolean {
+    if (this.status !== PENDING) return false;
+    this.status = FULFILLED;
+    this.outcome = value;
+    this.finish();
+    if (this.resolveFn !== null) this.resolveFn(value);
+    return true;
+  }
+
+  reject(error: unknown): boolean {
+    if (this.status !== PENDING) return false;
+    this.status = REJECTED;
+    this.outcome = error;
+    this.finish();
+    if (this.rejectFn !== null) this.rejectFn(error);
+    return true;
+  }
+
+  /** The timeout. */
+  fire(): void {
+    this.reject(new CallTimeoutError(this.target, this.timeoutMs));
+  }
+
+  /** Records that `holder` has taken this call and owes it a reply. */
+  takenBy(holder: CallHolder): void {
+    if (this.holder === holder || this.status !== PENDING) return;
+    this.holder = holder;
+    this.nextTaken = holder.takenCalls;
+    if (holder.takenCalls !== null) holder.takenCalls.prevTaken = this;
+    holder.takenCalls = this;
+  }
+
+  private finish(): void {
+    if (this.index >= 0) this.scheduler.disarm(this);
+    if (this.signal !== null) {
+      this.signal.removeEventListener('abort', this.abortListener as () => void);
+      this.signal = this.abortListener = null;
+    }
+    const holder = this.holder;
+    if (holder !== null) {
+      if (this.prevTaken !== null) this.prevTaken.nextTaken = this.nextTaken;
+      else holder.takenCalls = this.nextTaken;
+      if (this.nextTaken !== null) this.nextTaken.prevTaken = this.prevTaken;
+      this.holder = this.prevTaken = this.nextTaken = null;
+    }
+    const listeners = this.listeners;
+    if (listeners !== null) {
+      this.listeners = null;
+      for (const l of listeners) l(this);
+    }
+  }
+}
