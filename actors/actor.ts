@@ -626,14 +626,16 @@ export class Actor implements Runnable, CallHolder {
     this.status = DEAD;
     this.busy = false;
     const abnormal = !isNormalReason(reason);
-    const err = abnormal ? new ActorCrashedError(this.id, reason) : new NoProcError(this.id, `stopped (${describeReason(reason)})`);
     // Every caller still waiting hears now: calls taken but unanswered, then calls still queued.
-    while (this.takenCalls !== null) this.takenCalls.reject(err);
+    // The error is made only if someone is waiting (a stack trace per stop is not free).
+    let err: Error | null = null;
+    const why = (): Error => (err ??= abnormal ? new ActorCrashedError(this.id, reason) : new NoProcError(this.id, `stopped (${describeReason(reason)})`));
+    while (this.takenCalls !== null) this.takenCalls.reject(why());
     const mb = this.mbox;
     this.mbox = null;
     if (mb !== null) {
       mb.forEach((kind, msg, aux) => {
-        if (kind === CALL) (aux as PendingCall).reject(err);
+        if (kind === CALL) (aux as PendingCall).reject(why());
         else if (kind === CAST || kind === INFO) this.env.deadLetter(this.id, kind, msg, 'stopped');
       });
     }

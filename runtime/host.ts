@@ -218,9 +218,9 @@ export class ActorHost implements RefRouter {
     const base = { id: actor.id, machine: actor.machine.name, reason, state: actor.state };
     if (abnormal) {
       this.logger.error({ actor: actor.id, machine: actor.machine.name, state: actor.state, err: reason }, 'actor crashed');
-      this.events.emit('crash', { ...base, spawnOptions: actor.spawnOptions as SpawnOptions });
+      if (this.events.wants('crash')) this.events.emit('crash', { ...base, spawnOptions: actor.spawnOptions as SpawnOptions });
     }
-    this.events.emit('stop', base);
+    if (this.events.wants('stop')) this.events.emit('stop', base);
   }
 
   deadLetter(to: string, kind: number, msg: unknown, reason: string): void {

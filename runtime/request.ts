@@ -90,13 +90,16 @@ export class RequestSet<L = unknown, R = unknown> {
     if (ready !== undefined || this.entries.size === 0) return Promise.resolve(ready);
     return new Promise((resolve) => {
       let done = false;
-      for (const request of this.entries.keys()) {
-        request.pending.onSettled(() => {
-          if (done) return;
-          done = true;
-          resolve(this.checkAny());
-        });
-      }
+      // Several waiters may race for one settled request: a waiter that finds none left keeps
+      // waiting for the next settlement instead of answering undefined.
+      const attempt = (): void => {
+        if (done) return;
+        const settled = this.checkAny();
+        if (settled === undefined && this.entries.size > 0) return;
+        done = true;
+        resolve(settled);
+      };
+      for (const request of this.entries.keys()) request.pending.onSettled(attempt);
     });
   }
 
