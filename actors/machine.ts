@@ -2,6 +2,8 @@
  * `defineMachine`: checks a machine spec once, up front, and compiles it into the form the
  * engine runs (a handler table per state), so that a bad spec fails where it is written.
  */
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { InvalidMachineError } from '../runtime/errors.js';
 import type { From } from '../runtime/pending-call.js';
 import type { ActorContext } from './context.js';
@@ -46,8 +48,13 @@ export interface MachineEvent {
 }
 
 interface SpecBase<A, D> {
-  /** The machine's name: in logs, events and receipts. */
+  /** The machine's name: in logs, events and receipts. Unique within its module. */
   name: string;
+  /**
+   * URL of the module that defines the machine, which worker threads import to run it. Found from
+   * the call stack when omitted; pass `import.meta.url` if your build moves code around.
+   */
+  module?: string;
   init(args: A): InitResult<D> | Promise<InitResult<D>>;
   /** Runs when the actor stops, whatever the reason (a crash too); may be async. */
   terminate?(reason: unknown, state: unknown, data: D): void | Promise<void>;
@@ -97,7 +104,11 @@ export class Machine<A = unknown, D = unknown> {
   readonly hasEnter: boolean;
   readonly allowed: Map<string, Set<string>> | null;
 
-  constructor(readonly spec: MachineSpec<A, D>) {
+  constructor(
+    readonly spec: MachineSpec<A, D>,
+    /** URL of the defining module ('' when unknown: such a machine runs only on the main thread). */
+    readonly module: string,
+  ) {
     this.tables = null;
     this.hasEnter = false;
     this.allowed = null;
@@ -139,6 +150,11 @@ export class Machine<A = unknown, D = unknown> {
   get name(): string {
     return this.spec.name;
   }
+
+  /** How other threads name this machine: module URL and machine name. */
+  get key(): string {
+    return machineKey(this.module, this.spec.name);
+  }
 }
 Object.defineProperty(Machine.prototype, MACHINE_BRAND, { value: true });
 
@@ -160,5 +176,60 @@ export function defineMachine<A, D>(spec: MachineSpec<A, D>): Machine<A, D> {
   if (hasHandleEvent && typeof spec.handleEvent !== 'function') throw new InvalidMachineError(`machine '${name}': handleEvent must be a function`);
   if (hasStates && (typeof spec.states !== 'object' || spec.states === null)) throw new InvalidMachineError(`machine '${name}': states must be an object`);
   if (spec.terminate !== undefined && typeof spec.terminate !== 'function') throw new InvalidMachineError(`machine '${spec.name}': terminate must be a function`);
-  return new Machine(spec);
+  if (spec.module !== undefined && typeof spec.module !== 'string') throw new InvalidMachineError(`machine '${spec.name}': module must be a URL string (import.meta.url)`);
+  const module = normalizeModule(spec.module ?? callerModule());
+  const machine = new Machine(spec, module);
+  const known = registry();
+  // Two machines with one name in one module cannot be told apart by a worker: remember that,
+  // and refuse only if one of them is spawned on a worker (see lookupMachine).
+  known.set(machine.key, known.has(machine.key) && known.get(machine.key) !== machine ? AMBIGUOUS : (machine as Machine));
+  return machine;
+}
+
+const AMBIGUOUS = Symbol('ambiguous');
+
+/** The machine a worker should run for `key`, or an error saying why there is none. */
+export function lookupMachine(key: string): Machine | InvalidMachineError {
+  const found = registry().get(key);
+  if (found === AMBIGUOUS) return new InvalidMachineError(`two machines share the key ${key}; names must be unique within a module`);
+  if (found === undefined) return new InvalidMachineError(`no machine ${key} was defined when its module was imported`);
+  return found;
+}
+
+/** The machines defined on this thread, by key. Shared by every copy of this module in the thread. */
+function registry(): Map<string, Machine | typeof AMBIGUOUS> {
+  const g = globalThis as { [REGISTRY]?: Map<string, Machine | typeof AMBIGUOUS> };
+  return (g[REGISTRY] ??= new Map());
+}
+const REGISTRY = Symbol.for('threadstate.machines');
+
+export function machineKey(module: string, name: string): string {
+  return `${module}#${name}`;
+}
+
+/** The file that called defineMachine, from the V8 call stack. */
+function callerModule(): string {
+  const original = Error.prepareStackTrace;
+  let sites: NodeJS.CallSite[] = [];
+  try {
+    Error.prepareStackTrace = (_err, callSites) => callSites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, defineMachine);
+    sites = (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
+  } finally {
+    Error.prepareStackTrace = original;
+  }
+  for (const site of sites) {
+    const file = site.getFileName();
+    if (file && !file.startsWith('node:')) return file;
+  }
+  return '';
+}
+
+/** File URLs without query strings; absolute paths become file URLs. */
+function normalizeModule(where: string): string {
+  if (where === '') return '';
+  const url = isAbsolute(where) ? pathToFileURL(where).href : where;
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }

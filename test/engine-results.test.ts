@@ -74,7 +74,7 @@ describe('enter calls', () => {
     const ref = await system.spawn(m);
     ref.cast('go'); // b's enter arms state timeout 100
     await system.clock.advance(100);
-    expect((await ref.call('log')).slice(-1)).toEqual(['b:state_timeout:from-enter']);
+    expect((await ref.call<string[]>('log')).slice(-1)).toEqual(['b:state_timeout:from-enter']);
     await system.shutdown();
   });
 
@@ -354,7 +354,7 @@ describe('handleEvent machines', () => {
       handleEvent: (event: E, state: unknown) => {
         const [phase, n] = state as [string, number];
         seen.push(`${event.kind}:${String(event.msg)}${event.name ? `:${event.name}` : ''}`);
-        if (event.kind === 'call') return keepAll([reply((event as { from: never }).from, state)]);
+        if (event.kind === 'call') return keepAll([reply((event as unknown as { from: never }).from, state)]);
         if (event.msg === 'same') return next([phase, n], null); // equal by value: not a change
         if (event.msg === 'bump') return next([phase, n + 1], null, [stateTimeout(5, 'st'), nextEvent('internal', 'in')]);
         return keepAll();
