@@ -25,7 +25,7 @@ import {
   NoProcError,
   UnhandledEventError,
 } from '../runtime/errors.js';
-import { PendingCall, type CallHolder } from '../runtime/pending-call.js';
+import { type CallHolder, ReplyHandle } from '../runtime/reply-handle.js';
 import type { ActorRef } from '../runtime/ref.js';
 import type { Runnable, Scheduler } from '../runtime/scheduler.js';
 import { TimerEntry } from '../runtime/timer-heap.js';
@@ -118,7 +118,7 @@ export class Actor implements Runnable, CallHolder {
   /** Handlers of the current state (state-functions machines; null for handleEvent). */
   private table: StateTable | null = null;
   mbox: Mailbox | null = null;
-  takenCalls: PendingCall | null = null;
+  takenCalls: ReplyHandle | null = null;
   private stateTimer: ActorTimer | null = null;
   private eventTimer: ActorTimer | null = null;
   private namedTimers: Map<string, ActorTimer> | null = null;
@@ -217,7 +217,7 @@ export class Actor implements Runnable, CallHolder {
     }
     // Any event cancels the event timeout.
     if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
-    if (kind === CALL) (aux as PendingCall).takenBy(this);
+    if (kind === CALL) (aux as ReplyHandle).takenBy(this);
     this.curKind = kind;
     this.curMsg = msg;
     this.curAux = aux;
@@ -270,7 +270,7 @@ export class Actor implements Runnable, CallHolder {
 
   /** The event as `handleEvent` and `ctx.event` see it. */
   eventObject(kind: number, msg: unknown, aux: unknown): MachineEvent {
-    if (kind === CALL) return { kind: 'call', msg, from: aux as PendingCall as never };
+    if (kind === CALL) return { kind: 'call', msg, from: aux as never };
     if (kind === GENERIC_TIMEOUT) return { kind: 'generic_timeout', msg, name: (aux as ActorTimer).name as string };
     if (kind < 0) return { kind: 'internal', msg: undefined };
     return { kind: kindName(kind), msg };
@@ -385,7 +385,7 @@ export class Actor implements Runnable, CallHolder {
       }
       switch (a.type) {
         case A_REPLY:
-          if (!(a.a instanceof PendingCall)) {
+          if (!(a.a instanceof ReplyHandle)) {
             this.crash(new InvalidResultError(`${this.where(inEnter)}: reply() needs the 'from' handle of a call`));
             return false;
           }
@@ -570,7 +570,7 @@ export class Actor implements Runnable, CallHolder {
   private stopWith(r: Result): void {
     if (r.hasData) this.data = r.data;
     if (r.type === R_STOP_AND_REPLY && r.actions !== null) {
-      for (const a of r.actions) if (a.a instanceof PendingCall) a.a.resolve(a.b);
+      for (const a of r.actions) if (a.a instanceof ReplyHandle) a.a.resolve(a.b);
     }
     this.terminate(r.reason);
   }
@@ -635,7 +635,7 @@ export class Actor implements Runnable, CallHolder {
     this.mbox = null;
     if (mb !== null) {
       mb.forEach((kind, msg, aux) => {
-        if (kind === CALL) (aux as PendingCall).reject(why());
+        if (kind === CALL) (aux as ReplyHandle).reject(why());
         else if (kind === CAST || kind === INFO) this.env.deadLetter(this.id, kind, msg, 'stopped');
       });
     }

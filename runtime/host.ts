@@ -161,7 +161,10 @@ export class ActorHost implements RefRouter {
     const target = this.resolve(ref);
     if (caller !== null && target === caller) throw new CallingSelfError(caller.id);
     const pc = new PendingCall(ref.id, timeout, this.scheduler, caller === null ? null : caller.id);
-    if (opts?.signal !== undefined) pc.watch(opts.signal);
+    if (opts?.signal !== undefined) {
+      pc.watch(opts.signal);
+      if (pc.settled) return pc; // aborted before it was sent: never delivered
+    }
     if (target === null || target.status !== RUNNING) pc.reject(new NoProcError(ref.id, target === null ? 'no such actor' : 'it is stopping'));
     else if (!target.deliver(CALL, msg, pc)) pc.reject(new MailboxFullError(ref.id, target.mbox?.capacity ?? 0));
     return pc;

@@ -5,25 +5,16 @@
  * The outcome is kept, not only pushed into a promise: the async request API polls it.
  */
 import { CallTimeoutError } from './errors.js';
+import { ReplyHandle } from './reply-handle.js';
 import type { Scheduler } from './scheduler.js';
-import { TimerEntry } from './timer-heap.js';
 
-declare const FROM_BRAND: unique symbol;
-/** The opaque reply handle of a call: pass it to `reply(from, value)`, now or in a later event. */
-export interface From {
-  readonly [FROM_BRAND]: true;
-}
-
-/** Whoever holds taken-but-unanswered calls (an actor). */
-export interface CallHolder {
-  takenCalls: PendingCall | null;
-}
+export type { From, CallHolder } from './reply-handle.js';
 
 const PENDING = 0;
 const FULFILLED = 1;
 const REJECTED = 2;
 
-export class PendingCall extends TimerEntry {
+export class PendingCall extends ReplyHandle {
   private status = PENDING;
   private outcome: unknown = undefined;
   private resolveFn: ((v: unknown) => void) | null = null;
@@ -32,9 +23,12 @@ export class PendingCall extends TimerEntry {
   private signal: AbortSignal | null = null;
   private abortListener: (() => void) | null = null;
   private listeners: ((call: PendingCall) => void)[] | null = null;
-  holder: CallHolder | null = null;
-  prevTaken: PendingCall | null = null;
-  nextTaken: PendingCall | null = null;
+  /** Set by the cross-thread router: called once when the call settles (to forget it). */
+  onFinish: ((call: PendingCall) => void) | null = null;
+  /** The thread the call went to (-1: this one), so a dead shard's calls can fail at once. */
+  targetThread = -1;
+  /** Id of the call on the wire (0: a local call). */
+  wireId = 0;
 
   constructor(
     readonly target: string,
@@ -113,28 +107,14 @@ export class PendingCall extends TimerEntry {
     this.reject(new CallTimeoutError(this.target, this.timeoutMs));
   }
 
-  /** Records that `holder` has taken this call and owes it a reply. */
-  takenBy(holder: CallHolder): void {
-    if (this.holder === holder || this.status !== PENDING) return;
-    this.holder = holder;
-    this.nextTaken = holder.takenCalls;
-    if (holder.takenCalls !== null) holder.takenCalls.prevTaken = this;
-    holder.takenCalls = this;
-  }
-
   private finish(): void {
     if (this.index >= 0) this.scheduler.disarm(this);
     if (this.signal !== null) {
       this.signal.removeEventListener('abort', this.abortListener as () => void);
       this.signal = this.abortListener = null;
     }
-    const holder = this.holder;
-    if (holder !== null) {
-      if (this.prevTaken !== null) this.prevTaken.nextTaken = this.nextTaken;
-      else holder.takenCalls = this.nextTaken;
-      if (this.nextTaken !== null) this.nextTaken.prevTaken = this.prevTaken;
-      this.holder = this.prevTaken = this.nextTaken = null;
-    }
+    this.untake();
+    if (this.onFinish !== null) this.onFinish(this);
     const listeners = this.listeners;
     if (listeners !== null) {
       this.listeners = null;
