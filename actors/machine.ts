@@ -58,7 +58,11 @@ interface SpecBase<A, D> {
   init(args: A): InitResult<D> | Promise<InitResult<D>>;
   /** Runs when the actor stops, whatever the reason (a crash too); may be async. */
   terminate?(reason: unknown, state: unknown, data: D): void | Promise<void>;
-  /** Allowed state changes, `from → [to…]`; checked at run time. States not listed may go anywhere. */
+  /**
+   * Allowed state changes, `from → [to…]`, checked at run time. When given, it is the whole
+   * diagram: a change it does not list (from a state it does not list, too) crashes the actor
+   * with InvalidTransitionError.
+   */
   transitions?: Record<string, readonly string[]>;
 }
 

@@ -55,6 +55,9 @@ export class ActorHost implements RefRouter {
   private readonly callTimeout: number;
   private readonly shards: number;
   private nextAutoId = 0;
+  /** Shutdown has begun: no new actors. */
+  private stopping = false;
+  /** Shutdown is over: nothing at all. */
   closed = false;
 
   constructor(opts: HostOptions) {
@@ -69,7 +72,7 @@ export class ActorHost implements RefRouter {
   // ---------------------------------------------------------------- spawning
 
   async spawn<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A> = {}): Promise<ActorRef> {
-    if (this.closed) throw new SystemShutdownError('spawn');
+    if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
     if (!isMachine(machine)) throw new InvalidMachineError(`spawn: expected a machine made by defineMachine(), got ${typeof machine === 'object' ? 'an object' : typeof machine}`);
     const capacity = checkSpawnOptions(opts, this.shards);
     if (opts.near !== undefined) {
@@ -91,7 +94,7 @@ export class ActorHost implements RefRouter {
     } finally {
       this.starting.delete(id);
     }
-    if (this.closed) throw new SystemShutdownError('spawn');
+    if (this.stopping) throw new SystemShutdownError('spawn');
     const actor = new Actor(id, machine as Machine, this, capacity, opts);
     this.actors.set(id, actor);
     const ref = this.refFor(actor);
@@ -179,6 +182,7 @@ export class ActorHost implements RefRouter {
   }
 
   stop(ref: ActorRef, reason: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(new SystemShutdownError(`stop of '${ref.id}'`));
     const target = this.resolve(ref);
     if (target === null) return Promise.reject(new NoProcError(ref.id));
     return target.requestStop(reason);
@@ -235,20 +239,28 @@ export class ActorHost implements RefRouter {
   // ---------------------------------------------------------------- shutdown
 
   /**
-   * Stops every actor, newest first, each after the messages already in its mailbox; actors
-   * still running after `timeoutMs` are killed. Then refuses all further work.
+   * Stops every actor one at a time, newest first (as a supervisor stops its children), each
+   * after the messages already in its mailbox, so a newer actor's terminate may still call an
+   * older one. An actor that has not stopped within `timeoutMs` is killed, and the next one is
+   * stopped (OTP's shutdown timeout, then brutal kill). Spawns finishing meanwhile are refused.
    */
   async shutdown(timeoutMs: number): Promise<void> {
-    const actors = [...this.actors.values()].reverse();
-    const stopped = Promise.all(actors.map((a) => a.requestStop('shutdown')));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    if ((await Promise.race([stopped, timedOut])) === 'timeout') {
-      for (const a of actors) if (a.status !== DEAD) a.kill('shutdown_timeout');
+    this.stopping = true;
+    for (let newest = [...this.actors.values()].reverse(); newest.length > 0; newest = [...this.actors.values()].reverse()) {
+      for (const actor of newest) await this.stopWithin(actor, timeoutMs);
     }
-    clearTimeout(timer);
     this.closed = true;
     this.scheduler.close();
+  }
+
+  private async stopWithin(actor: Actor, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    if ((await Promise.race([actor.requestStop('shutdown'), expired])) === 'timeout') {
+      this.logger.warn({ actor: actor.id, timeoutMs }, 'actor did not stop in time at shutdown; killed');
+      actor.kill('killed');
+    }
+    clearTimeout(timer);
   }
 }
 

@@ -36,7 +36,11 @@ export class Request<R = unknown> {
     const reply = this.pending.toPromise() as Promise<R>;
     const ms = opts?.timeout;
     if (ms === undefined || ms === Infinity || this.pending.settled) return reply;
-    checkWaitTimeout(ms);
+    try {
+      checkWaitTimeout(ms);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise<R>((resolve, reject) => {
       const timer = new WaitTimer(() => reject(new CallTimeoutError(this.target, ms)));
       this.scheduler.arm(timer, this.scheduler.clock.now() + ms);

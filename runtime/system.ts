@@ -26,7 +26,7 @@ export interface SystemOptions {
   callTimeout?: number;
   /** How long an async `terminate` may run before the actor is killed (5000 ms). */
   terminateTimeout?: number;
-  /** How long `shutdown` waits for actors to stop before killing them (10000 ms). */
+  /** How long `shutdown` waits for each actor to stop before killing it (5000 ms, OTP's default). */
   shutdownTimeout?: number;
 }
 
@@ -105,7 +105,8 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     return this.host.actors.get(id)?.armedTimeouts() ?? [];
   }
 
-  /** Stops every actor (newest first, after their queued messages), then closes. Idempotent. */
+  /** Stops every actor, one at a time, newest first, after their queued messages (each killed if it
+   *  takes longer than shutdownTimeout), then closes. Idempotent. */
   shutdown(): Promise<void> {
     this.stopping ??= this.host.shutdown(this.shutdownTimeout).then(() => {
       this.logger.flush?.();
@@ -132,7 +133,7 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
     clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
     callTimeout: ms('callTimeout', DEFAULT_CALL_TIMEOUT),
     terminateTimeout: ms('terminateTimeout', 5000),
-    shutdownTimeout: ms('shutdownTimeout', 10_000),
+    shutdownTimeout: ms('shutdownTimeout', 5000),
   });
 }
 
