@@ -28,14 +28,18 @@ export interface RefRouter {
 
 export const ROUTER = Symbol('threadstate.router');
 export const CACHED = Symbol('threadstate.actor');
+/** The shard the actor was last known on (-1: unknown), carried when the ref crosses threads. */
+export const SHARD_HINT = Symbol('threadstate.shard');
 
 export class ActorRef {
   [ROUTER]: RefRouter;
   [CACHED]: Actor | null;
+  [SHARD_HINT]: number;
 
-  constructor(readonly id: string, router: RefRouter, actor: Actor | null) {
+  constructor(readonly id: string, router: RefRouter, actor: Actor | null, shard = -1) {
     this[ROUTER] = router;
     this[CACHED] = actor;
+    this[SHARD_HINT] = shard;
   }
 
   /** Sends `msg` and awaits the reply. Rejects with CallTimeoutError, NoProcError, ActorCrashedError… */

@@ -22,7 +22,7 @@ import {
   ThreadstateError,
   UnhandledEventError,
 } from './errors.js';
-import { ActorRef } from './ref.js';
+import { ActorRef, SHARD_HINT } from './ref.js';
 
 // Record types. Every record is five slots in a flat batch: [type, a, b, c, d].
 export const REC_CAST = 1; // to, kind, msg, -
@@ -41,12 +41,10 @@ export function setRefFactory(factory: (id: string, shard: number) => ActorRef):
   refFactory = factory;
 }
 
-export const SHARD_HINT = Symbol.for('threadstate.shard');
-
 addExtension({
   Class: ActorRef,
   type: 0x54, // 'T'
-  write: (ref: ActorRef) => [ref.id, (ref as unknown as Record<symbol, number | undefined>)[SHARD_HINT] ?? -1],
+  write: (ref: ActorRef) => [ref.id, ref[SHARD_HINT]],
   read: ([id, shard]: [string, number]) => {
     if (refFactory === null) throw new EncodeError('an ActorRef arrived on a thread without a router');
     return refFactory(id, shard);
