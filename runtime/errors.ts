@@ -122,6 +122,22 @@ export class SystemShutdownError extends ThreadstateError {
   }
 }
 
+/** A worker thread could not import the module that defines a machine. */
+export class MachineLoadError extends ThreadstateError {
+  readonly code = 'machine_load';
+  constructor(readonly module: string, readonly detail: string) {
+    super(`a worker could not load machine module ${module}: ${detail}`);
+  }
+}
+
+/** A shard thread did not start (it failed or did not report ready in time). */
+export class ShardStartError extends ThreadstateError {
+  readonly code = 'shard_start';
+  constructor(readonly shard: number, readonly detail: string) {
+    super(`shard ${shard} did not start: ${detail}`);
+  }
+}
+
 /** Renders a stop reason (an Error, a string, any value) for a message. */
 export function describeReason(reason: unknown): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`;

@@ -22,6 +22,7 @@ import {
 import type { SystemEventMap } from './events.js';
 import { PendingCall } from './pending-call.js';
 import { ActorRef, CACHED, type CallOptions, type RefRouter } from './ref.js';
+import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import { checkSpawnOptions, type SpawnOptions } from './spawn-options.js';
@@ -55,6 +56,11 @@ export class ActorHost implements RefRouter {
   private readonly callTimeout: number;
   private readonly shards: number;
   private nextAutoId = 0;
+  /** The other threads, when the system has shards. */
+  remote: Remote | null = null;
+  /** Spawns that do not run here: on the main thread, placement onto a shard; on a shard, a
+   *  request to the main thread. Null: every actor is spawned on this thread. */
+  spawner: (<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>) => Promise<ActorRef>) | null = null;
   /** Shutdown has begun: no new actors. */
   private stopping = false;
   /** Shutdown is over: nothing at all. */
@@ -74,8 +80,18 @@ export class ActorHost implements RefRouter {
   async spawn<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A> = {}): Promise<ActorRef> {
     if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
     if (!isMachine(machine)) throw new InvalidMachineError(`spawn: expected a machine made by defineMachine(), got ${typeof machine === 'object' ? 'an object' : typeof machine}`);
+    if (this.spawner !== null) {
+      checkSpawnOptions(opts, this.shards);
+      return this.spawner(machine, opts);
+    }
+    return this.spawnLocal(machine, opts);
+  }
+
+  /** Spawns the actor on this thread. */
+  async spawnLocal<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>): Promise<ActorRef> {
+    if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
     const capacity = checkSpawnOptions(opts, this.shards);
-    if (opts.near !== undefined) {
+    if (opts.near !== undefined && this.remote === null) {
       const nearId = typeof opts.near === 'string' ? opts.near : opts.near.id;
       if (!this.actors.has(nearId)) throw new NoProcError(nearId, 'spawn: the actor given as `near` does not exist');
     }
@@ -120,6 +136,20 @@ export class ActorHost implements RefRouter {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('ref: id must be a non-empty string');
     const actor = this.actors.get(id);
     return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null);
+  }
+
+  /** A ref for an actor known to live on `shard` (a ref that arrived from another thread). */
+  refAt(id: string, shard: number): ActorRef {
+    const actor = this.actors.get(id);
+    return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null, shard);
+  }
+
+  /** The other thread a ref's actor lives on, or -1 if it would be here. */
+  private remoteThread(ref: ActorRef): number {
+    const remote = this.remote;
+    if (remote === null) return -1;
+    const t = remote.threadOf(ref);
+    return t === remote.self ? -1 : t;
   }
 
   /** The live actor a ref reaches, or null. */
@@ -168,7 +198,11 @@ export class ActorHost implements RefRouter {
       pc.watch(opts.signal);
       if (pc.settled) return pc; // aborted before it was sent: never delivered
     }
-    if (target === null || target.status !== RUNNING) pc.reject(new NoProcError(ref.id, target === null ? 'no such actor' : 'it is stopping'));
+    if (target === null) {
+      const thread = this.remoteThread(ref);
+      if (thread >= 0) (this.remote as Remote).call(thread, pc, ref.id, msg);
+      else pc.reject(new NoProcError(ref.id, 'no such actor'));
+    } else if (target.status !== RUNNING) pc.reject(new NoProcError(ref.id, 'it is stopping'));
     else if (!target.deliver(CALL, msg, pc)) pc.reject(new MailboxFullError(ref.id, target.mbox?.capacity ?? 0));
     return pc;
   }
@@ -177,15 +211,38 @@ export class ActorHost implements RefRouter {
     if (this.closed) throw new SystemShutdownError(`cast to '${ref.id}'`);
     if (msg === undefined) throw new InvalidArgumentError(`cast to '${ref.id}': the message is undefined`);
     const target = this.resolve(ref);
-    if (target === null || target.status !== RUNNING) this.deadLetter(ref.id, kind, msg, target === null ? 'noproc' : 'stopping');
+    if (target === null) {
+      const thread = this.remoteThread(ref);
+      if (thread >= 0) (this.remote as Remote).cast(thread, ref.id, kind, msg);
+      else this.deadLetter(ref.id, kind, msg, 'noproc');
+    } else if (target.status !== RUNNING) this.deadLetter(ref.id, kind, msg, 'stopping');
     else if (!target.deliver(kind, msg, undefined)) this.deadLetter(ref.id, kind, msg, 'mailbox_full');
   }
 
   stop(ref: ActorRef, reason: unknown): Promise<void> {
     if (this.closed) return Promise.reject(new SystemShutdownError(`stop of '${ref.id}'`));
     const target = this.resolve(ref);
-    if (target === null) return Promise.reject(new NoProcError(ref.id));
-    return target.requestStop(reason);
+    if (target !== null) return target.requestStop(reason);
+    const thread = this.remoteThread(ref);
+    if (thread < 0) return Promise.reject(new NoProcError(ref.id));
+    const pc = new PendingCall(ref.id, Infinity, this.scheduler, null);
+    (this.remote as Remote).stop(thread, pc, ref.id, reason);
+    return pc.toPromise() as Promise<void>;
+  }
+
+  /** A cast, call or stop from another thread. Returns false when the actor does not live here. */
+  deliverRemote(kind: number, id: string, msg: unknown, handle: RemoteFrom | undefined, stop: boolean): boolean {
+    const target = this.actors.get(id);
+    if (target === undefined) return false;
+    if (stop) {
+      void target.requestStop(msg).then(() => handle?.resolve(undefined));
+    } else if (target.status !== RUNNING) {
+      if (handle !== undefined) handle.reject(new NoProcError(id, 'it is stopping'));
+      else this.deadLetter(id, kind, msg, 'stopping');
+    } else if (handle !== undefined) {
+      if (!target.deliver(CALL, msg, handle)) handle.reject(new MailboxFullError(id, target.mbox?.capacity ?? 0));
+    } else if (!target.deliver(kind, msg, undefined)) this.deadLetter(id, kind, msg, 'mailbox_full');
+    return true;
   }
 
   // ---------------------------------------------------------------- ActorEnv (what actors ask of us)
@@ -234,6 +291,12 @@ export class ActorHost implements RefRouter {
     const kindText = kind === INFO ? 'info' : 'cast';
     this.logger.warn({ to, kind: kindText, reason }, 'dead letter');
     this.events.emit('deadLetter', { to, kind: kindText, msg, reason });
+  }
+
+  /** Whether some actor is inside an async handler (for quiescence checks on the virtual clock). */
+  anyBusy(): boolean {
+    for (const a of this.actors.values()) if (a.busy) return true;
+    return false;
   }
 
   // ---------------------------------------------------------------- shutdown

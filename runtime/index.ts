@@ -49,4 +49,6 @@ export {
   ActorExistsError,
   InitError,
   SystemShutdownError,
+  MachineLoadError,
+  ShardStartError,
 } from './errors.js';

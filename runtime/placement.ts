@@ -23,6 +23,15 @@ export class Placement {
     else this.overrides.set(id, shard);
   }
 
+  hasOverride(id: string): boolean {
+    return this.overrides.has(id);
+  }
+
+  /** All overrides (for a shard that starts later). */
+  entries(): [string, number][] {
+    return [...this.overrides];
+  }
+
   unplace(id: string): void {
     this.overrides.delete(id);
   }

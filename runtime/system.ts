@@ -2,6 +2,8 @@
  * The ActorSystem facade: what `createSystem` returns. With `workers: 0` every actor runs on the
  * calling thread, on one ActorHost.
  */
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
 import { EventEmitter } from 'eventemitter3';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Machine } from '../actors/machine.js';
@@ -10,11 +12,15 @@ import { InvalidArgumentError, SystemShutdownError } from './errors.js';
 import type { SystemEventMap } from './events.js';
 import { ActorHost, DEFAULT_CALL_TIMEOUT } from './host.js';
 import type { ActorRef } from './ref.js';
+import { Remote } from './remote.js';
 import { Scheduler } from './scheduler.js';
+import { ShardPool } from './shard-pool.js';
 import type { SpawnOptions } from './spawn-options.js';
+import { setRefFactory } from './wire.js';
 
 export interface SystemOptions {
-  /** Shard threads. 0 runs every actor on the calling thread. Default 0. */
+  /** Shard threads (worker threads hosting actors). 0 runs every actor on the calling thread.
+   *  Default: the number of CPUs. */
   workers?: number;
   /** Journal database path (the SQLite journal is not part of this build yet). */
   db?: string;
@@ -28,6 +34,14 @@ export interface SystemOptions {
   terminateTimeout?: number;
   /** How long `shutdown` waits for each actor to stop before killing it (5000 ms, OTP's default). */
   shutdownTimeout?: number;
+  /** Milliseconds a shard may go without a heartbeat (its event loop blocked) before its worker is
+   *  terminated and replaced (5000). */
+  watchdog?: number;
+  /** Milliseconds a shard may take to start (20000). */
+  startTimeout?: number;
+  /** Per-worker resource limits (e.g. `{ maxOldGenerationSizeMb: 512 }`); a worker that exceeds
+   *  them dies and is replaced, its actors reported crashed. */
+  resourceLimits?: ResourceLimits;
 }
 
 export interface SystemClock {
@@ -38,40 +52,98 @@ export interface SystemClock {
   advance(ms: number): Promise<void>;
 }
 
+type Internals = Required<Pick<SystemOptions, 'callTimeout' | 'terminateTimeout' | 'shutdownTimeout' | 'watchdog' | 'startTimeout'>> & {
+  logger: Logger;
+  clock: Clock;
+  workers: number;
+  resourceLimits: ResourceLimits | undefined;
+};
+
 export class ActorSystem extends EventEmitter<SystemEventMap> {
   readonly clock: SystemClock;
   readonly logger: Logger;
+  /** Number of shard threads (0: everything on this thread). */
+  readonly workers: number;
   private readonly host: ActorHost;
+  private readonly pool: ShardPool | null;
   private readonly shutdownTimeout: number;
   private stopping: Promise<void> | null = null;
 
   /** @internal use createSystem */
-  constructor(opts: Required<Pick<SystemOptions, 'callTimeout' | 'terminateTimeout' | 'shutdownTimeout'>> & { logger: Logger; clock: Clock }) {
+  constructor(opts: Internals) {
     super();
     this.logger = opts.logger;
+    this.workers = opts.workers;
     this.shutdownTimeout = opts.shutdownTimeout;
     const scheduler = new Scheduler(opts.clock, (err) => this.logger.error({ err }, 'internal error in the scheduler'));
+    const emit = (name: string, ...payload: unknown[]): boolean => (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
     this.host = new ActorHost({
       scheduler,
       logger: opts.logger,
-      events: {
-        wants: (name) => this.listenerCount(name) > 0,
-        emit: (name, ...payload) => (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload),
-      },
+      events: { wants: (name) => this.listenerCount(name) > 0, emit },
       callTimeout: opts.callTimeout,
       terminateTimeout: opts.terminateTimeout,
-      shards: 1,
+      shards: Math.max(1, opts.workers),
     });
+    this.pool = null;
+    if (opts.workers > 0) {
+      const host = this.host;
+      const remote = new Remote(opts.workers, opts.workers, host);
+      host.remote = remote;
+      setRefFactory((id, shard) => host.refAt(id, shard));
+      const pool = new ShardPool({
+        shards: opts.workers,
+        host,
+        remote,
+        scheduler,
+        logger: opts.logger,
+        emit,
+        clock: opts.clock.kind,
+        epoch: opts.clock.wallNow() - opts.clock.now(),
+        callTimeout: opts.callTimeout,
+        terminateTimeout: opts.terminateTimeout,
+        shutdownTimeout: opts.shutdownTimeout,
+        watchdog: opts.watchdog,
+        startTimeout: opts.startTimeout,
+        resourceLimits: opts.resourceLimits,
+      });
+      host.spawner = (machine, spawnOpts) => pool.spawn(machine, spawnOpts);
+      this.pool = pool;
+    }
     const clock = opts.clock;
+    const pool = this.pool;
     this.clock = {
       kind: clock.kind,
       now: () => clock.wallNow(),
       advance: async (ms: number) => {
         if (clock.kind !== 'virtual') throw new InvalidArgumentError('clock.advance needs createSystem({ clock: "virtual" })');
         if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw new InvalidArgumentError(`clock.advance: ms must be a finite number >= 0, got ${String(ms)}`);
-        await scheduler.advance(ms);
+        if (pool !== null) await pool.advance(ms);
+        else await scheduler.advance(ms);
       },
     };
+  }
+
+  /** @internal starts the shards */
+  async start(): Promise<void> {
+    if (this.pool === null) return;
+    try {
+      await this.pool.start();
+    } catch (err) {
+      await this.pool.shutdown().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Shards forward transition and receipt events only once someone listens for them. */
+  override on<T extends keyof SystemEventMap>(event: T, fn: (...args: SystemEventMap[T]) => void, context?: unknown): this {
+    if (this.pool !== null) this.pool.want(event);
+    return super.on(event, fn, context);
+  }
+
+  override once<T extends keyof SystemEventMap>(event: T, fn: (...args: SystemEventMap[T]) => void, context?: unknown): this {
+    if (this.pool !== null) this.pool.want(event);
+    return super.once(event, fn, context);
   }
 
   /** Starts an actor running `machine`. Resolves once its `init` has returned. */
@@ -87,54 +159,70 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
 
   /** Whether an actor with this id is running. */
   has(id: string): boolean {
-    return this.host.actors.has(id);
+    return this.host.actors.has(id) || (this.pool?.has(id) ?? false);
   }
 
   /** Ids of the running actors. */
   actorIds(): string[] {
-    return [...this.host.actors.keys()];
+    return [...this.host.actors.keys(), ...(this.pool?.ids() ?? [])];
+  }
+
+  /** The shard an actor lives on (undefined on a workers: 0 system or for an unknown id). */
+  shardOf(id: string): number | undefined {
+    return this.pool?.shardOf(id);
   }
 
   /** Current state of a running actor (for inspection and tests), or undefined. */
-  stateOf(id: string): unknown {
-    return this.host.actors.get(id)?.state;
+  async stateOf(id: string): Promise<unknown> {
+    const local = this.host.actors.get(id);
+    if (local !== undefined || this.pool === null) return local?.state;
+    return (await this.pool.inspect(id))?.state;
   }
 
   /** Names of an actor's armed timeouts ('timeout', 'state_timeout', named ones). */
-  timeoutsOf(id: string): string[] {
-    return this.host.actors.get(id)?.armedTimeouts() ?? [];
+  async timeoutsOf(id: string): Promise<string[]> {
+    const local = this.host.actors.get(id);
+    if (local !== undefined || this.pool === null) return local?.armedTimeouts() ?? [];
+    return (await this.pool.inspect(id))?.timeouts ?? [];
   }
 
   /** Stops every actor, one at a time, newest first, after their queued messages (each killed if it
-   *  takes longer than shutdownTimeout), then closes. Idempotent. */
+   *  takes longer than shutdownTimeout), then closes the shards. Idempotent. */
   shutdown(): Promise<void> {
-    this.stopping ??= this.host.shutdown(this.shutdownTimeout).then(() => {
+    this.stopping ??= (async () => {
+      await this.host.shutdown(this.shutdownTimeout);
+      if (this.pool !== null) await this.pool.shutdown();
       this.logger.flush?.();
-    });
+    })();
     return this.stopping;
   }
 }
 
 export async function createSystem(opts: SystemOptions = {}): Promise<ActorSystem> {
   if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('createSystem: options must be an object');
-  const workers = opts.workers ?? 0;
-  if (!Number.isInteger(workers) || workers < 0) throw new InvalidArgumentError(`createSystem: workers must be an integer >= 0, got ${String(opts.workers)}`);
-  if (workers > 0) throw new InvalidArgumentError('createSystem: worker shards are not part of this build yet; use workers: 0');
+  const workers = opts.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new InvalidArgumentError(`createSystem: workers must be an integer from 0 to 64, got ${String(opts.workers)}`);
   if (opts.db !== undefined) throw new InvalidArgumentError('createSystem: the SQLite journal (db) is not part of this build yet');
   if (opts.clock !== undefined && opts.clock !== 'real' && opts.clock !== 'virtual') throw new InvalidArgumentError(`createSystem: clock must be 'real' or 'virtual', got ${JSON.stringify(opts.clock)}`);
-  const ms = (name: 'callTimeout' | 'terminateTimeout' | 'shutdownTimeout', dflt: number): number => {
+  const ms = (name: 'callTimeout' | 'terminateTimeout' | 'shutdownTimeout' | 'watchdog' | 'startTimeout', dflt: number): number => {
     const v = opts[name] ?? dflt;
     if (typeof v !== 'number' || Number.isNaN(v) || v <= 0) throw new InvalidArgumentError(`createSystem: ${name} must be a number of milliseconds > 0, got ${String(v)}`);
     return v;
   };
   const logger = isLogger(opts.logger) ? opts.logger : pino({ name: 'threadstate', level: process.env.THREADSTATE_LOG_LEVEL ?? 'info', ...opts.logger });
-  return new ActorSystem({
+  const system = new ActorSystem({
     logger,
     clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
     callTimeout: ms('callTimeout', DEFAULT_CALL_TIMEOUT),
     terminateTimeout: ms('terminateTimeout', 5000),
     shutdownTimeout: ms('shutdownTimeout', 5000),
+    watchdog: ms('watchdog', 5000),
+    startTimeout: ms('startTimeout', 20_000),
+    workers,
+    resourceLimits: opts.resourceLimits,
   });
+  await system.start();
+  return system;
 }
 
 function isLogger(value: unknown): value is Logger {

@@ -16,8 +16,10 @@ import {
   InvalidMachineError,
   InvalidResultError,
   InvalidTransitionError,
+  MachineLoadError,
   MailboxFullError,
   NoProcError,
+  ShardStartError,
   SystemShutdownError,
   ThreadstateError,
   UnhandledEventError,
@@ -126,7 +128,7 @@ export interface ErrorPayload {
   fields: Record<string, unknown>;
 }
 
-const FIELDS = ['target', 'timeoutMs', 'cycle', 'actor', 'reason', 'capacity', 'machine', 'from', 'to', 'state', 'kind', 'detail'];
+const FIELDS = ['target', 'timeoutMs', 'cycle', 'actor', 'reason', 'capacity', 'machine', 'from', 'to', 'state', 'kind', 'detail', 'module', 'shard'];
 
 /** Turns any thrown value into something that crosses threads and comes back as the same class. */
 export function errorToPayload(err: unknown): ErrorPayload {
@@ -171,6 +173,12 @@ export function payloadToError(p: ErrorPayload): Error {
       break;
     case 'init_failed':
       err = new InitError(f.actor as string, reasonFromWire(f.reason));
+      break;
+    case 'machine_load':
+      err = new MachineLoadError(f.module as string, f.detail as string);
+      break;
+    case 'shard_start':
+      err = new ShardStartError(f.shard as number, f.detail as string);
       break;
     default: {
       const Known: Record<string, new (m: string) => ThreadstateError> = {

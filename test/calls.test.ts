@@ -350,12 +350,12 @@ describe('replying later', () => {
     const ref = await system.spawn(job, { id: 'j' });
     const t = track(ref.call('start'));
     await flush();
-    expect(system.stateOf('j')).toBe('working');
+    expect(await system.stateOf('j')).toBe('working');
     expect(t.state).toBe('pending');
     expect(await ref.call('status?')).toBe('busy'); // other callers are served meanwhile
     ref.cast('finish');
     await flush();
-    expect(system.stateOf('j')).toBe('done');
+    expect(await system.stateOf('j')).toBe('done');
     expect(t.state).toBe('fulfilled');
     expect(t.value).toBe('finished');
     expect(await ref.call('again')).toBe('reset');

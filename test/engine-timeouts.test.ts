@@ -76,7 +76,7 @@ describe('event timeout', () => {
     ref.cast({}); // any event cancels it
     await system.clock.advance(200);
     expect(await log()).toEqual([]);
-    expect(system.timeoutsOf(ref.id)).toEqual([]);
+    expect(await system.timeoutsOf(ref.id)).toEqual([]);
     await system.shutdown();
   });
 
@@ -144,7 +144,7 @@ describe('state timeout', () => {
     ref.cast({ actions: [stateTimeout(Infinity, 'never')] });
     await system.clock.advance(1000);
     expect(await log()).toEqual([]);
-    expect(system.timeoutsOf(ref.id)).toEqual([]);
+    expect(await system.timeoutsOf(ref.id)).toEqual([]);
     await system.shutdown();
   });
 });

@@ -579,7 +579,8 @@ describe('no handle left open after shutdown', () => {
   it('createSystem with the default (real) clock and logger, then shutdown, exits by itself', () => {
     const script = `
       const { createSystem, defineMachine, keepAll, stateTimeout } = await import(${JSON.stringify(entry)});
-      const system = await createSystem({ logger: { level: 'silent' } });
+      // workers: 0 — a machine defined in an eval script has no module a worker could import.
+      const system = await createSystem({ workers: 0, logger: { level: 'silent' } });
       const m = defineMachine({ name: 'm', init: () => ({ state: 's', data: null, actions: [stateTimeout(60000, 'x')] }), states: { s: { state_timeout: () => keepAll() } } });
       await system.spawn(m);
       await system.shutdown();
