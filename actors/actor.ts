@@ -136,7 +136,7 @@ export class Actor implements Runnable, CallHolder {
     readonly machine: Machine,
     readonly env: ActorEnv,
     /** Incoming-queue bound (Infinity: none). */
-    private readonly capacity: number,
+    readonly capacity: number,
     /** The spawn options, kept for whoever restarts the actor. */
     readonly spawnOptions: unknown,
   ) {}
@@ -163,7 +163,7 @@ export class Actor implements Runnable, CallHolder {
 
   /** A message arrives from a sender. Returns false, queueing nothing, when the mailbox is full. */
   deliver(kind: number, msg: unknown, aux: unknown): boolean {
-    const mb = this.mbox ?? (this.mbox = new Mailbox(this.capacity));
+    const mb = this.mbox ?? (this.mbox = new Mailbox());
     if (mb.incoming !== null && mb.incoming.size >= this.capacity && kind !== STOP_REQUEST) return false;
     mb.deliver(kind, msg, aux);
     if (!this.queued && !this.busy) this.env.scheduler.enqueue(this);
@@ -173,7 +173,7 @@ export class Actor implements Runnable, CallHolder {
   /** A timer of this actor fired: its event joins the incoming queue like a message. */
   timerFired(t: ActorTimer): void {
     if (t.cancelled || this.status !== RUNNING) return;
-    (this.mbox ?? (this.mbox = new Mailbox(this.capacity))).deliver(t.kind, undefined, t);
+    (this.mbox ?? (this.mbox = new Mailbox())).deliver(t.kind, undefined, t);
     this.wake();
   }
 
@@ -200,6 +200,7 @@ export class Actor implements Runnable, CallHolder {
       q.drop();
       n++;
       this.handle(kind, msg, aux);
+      if (!this.busy) this.curMsg = this.curAux = undefined; // do not keep the event (or its caller) alive
     }
     return n;
   }
@@ -284,6 +285,7 @@ export class Actor implements Runnable, CallHolder {
         this.busy = false;
         if (this.status !== RUNNING) return; // killed meanwhile
         then(r);
+        if (!this.busy) this.curMsg = this.curAux = undefined;
         this.wake();
       },
       (err: unknown) => {
@@ -648,7 +650,7 @@ export class Actor implements Runnable, CallHolder {
   // ---------------------------------------------------------------- helpers
 
   private mailbox(): Mailbox {
-    return this.mbox ?? (this.mbox = new Mailbox(this.capacity));
+    return this.mbox ?? (this.mbox = new Mailbox());
   }
 
   /** "machine 'x' (actor 'y') in state 'z' handling 'cast'" — for error messages. */

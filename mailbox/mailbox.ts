@@ -15,9 +15,6 @@ export class Mailbox {
   zero: EventQueue | null = null;
   postponed: EventQueue | null = null;
 
-  /** `capacity` bounds the incoming queue only (Infinity: unbounded). */
-  constructor(readonly capacity: number) {}
-
   /** The queue holding the next event to handle, or null when there is none. */
   nextQueue(): EventQueue | null {
     const inserted = this.inserted;
@@ -35,10 +32,6 @@ export class Mailbox {
 
   get incomingSize(): number {
     return this.incoming === null ? 0 : this.incoming.size;
-  }
-
-  isFull(): boolean {
-    return this.incoming !== null && this.incoming.size >= this.capacity;
   }
 
   /** A message or fired timer arrives. Capacity is the sender's check, not this queue's. */

@@ -203,7 +203,7 @@ export class ActorHost implements RefRouter {
       if (thread >= 0) (this.remote as Remote).call(thread, pc, ref.id, msg);
       else pc.reject(new NoProcError(ref.id, 'no such actor'));
     } else if (target.status !== RUNNING) pc.reject(new NoProcError(ref.id, 'it is stopping'));
-    else if (!target.deliver(CALL, msg, pc)) pc.reject(new MailboxFullError(ref.id, target.mbox?.capacity ?? 0));
+    else if (!target.deliver(CALL, msg, pc)) pc.reject(new MailboxFullError(ref.id, target.capacity));
     return pc;
   }
 
@@ -240,7 +240,7 @@ export class ActorHost implements RefRouter {
       if (handle !== undefined) handle.reject(new NoProcError(id, 'it is stopping'));
       else this.deadLetter(id, kind, msg, 'stopping');
     } else if (handle !== undefined) {
-      if (!target.deliver(CALL, msg, handle)) handle.reject(new MailboxFullError(id, target.mbox?.capacity ?? 0));
+      if (!target.deliver(CALL, msg, handle)) handle.reject(new MailboxFullError(id, target.capacity));
     } else if (!target.deliver(kind, msg, undefined)) this.deadLetter(id, kind, msg, 'mailbox_full');
     return true;
   }
