@@ -43,7 +43,22 @@ export interface DeadLetterEvent {
   reason: string;
 }
 
+/** A supervisor restarted a child. */
+export interface RestartEvent {
+  supervisor: string;
+  id: string;
+  reason: unknown;
+}
+
+/** A supervisor stopped itself: restart intensity exceeded, or auto-shutdown. */
+export interface SupervisorDownEvent {
+  supervisor: string;
+  reason: unknown;
+}
+
 export interface SystemEventMap {
+  restart: [RestartEvent];
+  supervisorDown: [SupervisorDownEvent];
   transition: [TransitionEvent];
   receipt: [ReceiptEvent];
   crash: [CrashEvent];

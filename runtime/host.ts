@@ -33,6 +33,8 @@ export interface EventSink {
   /** Whether anyone listens (so that hot paths skip building events nobody reads). */
   wants(name: keyof SystemEventMap): boolean;
   emit<K extends keyof SystemEventMap>(name: K, ...payload: SystemEventMap[K]): void;
+  /** Every actor that stops, whoever listens (supervisors rely on it). */
+  exited?(id: string, reason: unknown): void;
 }
 
 export interface HostOptions {
@@ -285,6 +287,7 @@ export class ActorHost implements RefRouter {
       if (this.events.wants('crash')) this.events.emit('crash', { ...base, spawnOptions: actor.spawnOptions as SpawnOptions });
     }
     if (this.events.wants('stop')) this.events.emit('stop', base);
+    this.events.exited?.(actor.id, reason);
   }
 
   deadLetter(to: string, kind: number, msg: unknown, reason: string): void {

@@ -31,6 +31,11 @@ export { Request, RequestSet } from './request.js';
 export type { RequestStatus, WaitOptions, Settled } from './request.js';
 export type { From } from './pending-call.js';
 export type { SpawnOptions, MailboxOptions, Durability } from './spawn-options.js';
+export { supervisor, child, SupervisorError } from '../supervisor/spec.js';
+export type { ChildSpec, WorkerSpec, SupervisorSpec, SupervisorFlags, ChildOptions, Restart, Shutdown, Strategy, AutoShutdown, Backoff, SupervisorErrorCode } from '../supervisor/spec.js';
+export { SupervisorRef } from '../supervisor/supervisor.js';
+export type { ChildInfo, ChildCounts } from '../supervisor/supervisor.js';
+export type { RestartEvent, SupervisorDownEvent } from './events.js';
 export type { SystemEventMap, TransitionEvent, ReceiptEvent, StopEvent, CrashEvent, DeadLetterEvent } from './events.js';
 export {
   ThreadstateError,

@@ -30,6 +30,8 @@ export interface ShardPoolOptions {
   scheduler: Scheduler;
   logger: Logger;
   emit: <K extends keyof SystemEventMap>(name: K, ...payload: SystemEventMap[K]) => void;
+  /** Every actor on a shard that stops (or is lost with its shard). */
+  exited: (id: string, reason: unknown) => void;
   clock: 'real' | 'virtual';
   epoch: number;
   callTimeout: number;
@@ -251,6 +253,15 @@ export class ShardPool {
     return (await pc.toPromise()) as { state: unknown; timeouts: string[] } | null;
   }
 
+  /** Kills an actor on its shard at once, without terminate (brutal kill). */
+  async kill(id: string, reason: unknown): Promise<void> {
+    const entry = this.directory.get(id);
+    if (entry === undefined) return;
+    const pc = new PendingCall(`shard ${entry.shard}`, Infinity, this.o.scheduler, null);
+    this.o.remote.control(entry.shard, pc, 'kill', { id, reason: typeof reason === 'string' ? reason : 'killed' });
+    await pc.toPromise().catch(() => undefined); // its shard is gone: so is the actor
+  }
+
   /** The main thread has a listener for `name`: shards start forwarding it. */
   want(name: string): void {
     if (this.wanted.has(name)) return;
@@ -261,8 +272,10 @@ export class ShardPool {
   private onShardEvent(name: string, payload: unknown): void {
     const p = payload as { id?: string; reason?: unknown };
     if ('reason' in p) p.reason = reasonFromWire(p.reason);
-    if (name === 'stop' && typeof p.id === 'string') this.forget(p.id);
+    const stopped = name === 'stop' && typeof p.id === 'string';
+    if (stopped) this.forget(p.id as string);
     (this.o.emit as (n: string, ...a: unknown[]) => void)(name, p);
+    if (stopped) this.o.exited(p.id as string, p.reason);
   }
 
   private forget(id: string): void {
@@ -312,6 +325,7 @@ export class ShardPool {
       this.o.logger.error({ actor: id, machine: entry.machine, reason, detail }, 'actor lost with its shard');
       this.o.emit('crash', crash);
       this.o.emit('stop', { id, machine: entry.machine, reason, state: undefined });
+      this.o.exited(id, reason);
     }
     if (wasStarting) this.readyWaiters.get(slot.index)?.(false);
     if (!stopping && !wasStarting) {

@@ -105,6 +105,11 @@ export async function runShard(task: ShardTask): Promise<string> {
             resolve({ idle: scheduler.idle && !host.anyBusy(), pending: traffic.pending, sent: traffic.sent, received: traffic.received });
           }),
         );
+      case 'kill': {
+        const { id, reason } = payload as { id: string; reason: string };
+        host.actors.get(id)?.kill(reason);
+        return true;
+      }
       case 'inspect': {
         const actor = host.actors.get(payload as string);
         return actor === undefined ? null : { state: actor.state, timeouts: actor.armedTimeouts() };

@@ -16,7 +16,10 @@ import { Remote } from './remote.js';
 import { Scheduler } from './scheduler.js';
 import { ShardPool } from './shard-pool.js';
 import type { SpawnOptions } from './spawn-options.js';
+import { TimerEntry } from './timer-heap.js';
 import { setRefFactory } from './wire.js';
+import { isSupervisorSpec, SupervisorError, type SupervisorSpec } from '../supervisor/spec.js';
+import { Supervisor, type SupervisionPort, type SupervisorRef } from '../supervisor/supervisor.js';
 
 export interface SystemOptions {
   /** Shard threads (worker threads hosting actors). 0 runs every actor on the calling thread.
@@ -68,6 +71,9 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
   private readonly pool: ShardPool | null;
   private readonly shutdownTimeout: number;
   private stopping: Promise<void> | null = null;
+  private readonly exitWatchers = new Map<string, (reason: unknown) => void>();
+  private readonly roots: Supervisor[] = [];
+  private readonly scheduler: Scheduler;
 
   /** @internal use createSystem */
   constructor(opts: Internals) {
@@ -76,11 +82,13 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     this.workers = opts.workers;
     this.shutdownTimeout = opts.shutdownTimeout;
     const scheduler = new Scheduler(opts.clock, (err) => this.logger.error({ err }, 'internal error in the scheduler'));
+    this.scheduler = scheduler;
     const emit = (name: string, ...payload: unknown[]): boolean => (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
+    const exited = (id: string, reason: unknown): void => this.exitWatchers.get(id)?.(reason);
     this.host = new ActorHost({
       scheduler,
       logger: opts.logger,
-      events: { wants: (name) => this.listenerCount(name) > 0, emit },
+      events: { wants: (name) => this.listenerCount(name) > 0, emit, exited },
       callTimeout: opts.callTimeout,
       terminateTimeout: opts.terminateTimeout,
       shards: Math.max(1, opts.workers),
@@ -98,6 +106,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
         scheduler,
         logger: opts.logger,
         emit,
+        exited,
         clock: opts.clock.kind,
         epoch: opts.clock.wallNow() - opts.clock.now(),
         callTimeout: opts.callTimeout,
@@ -125,7 +134,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
   }
 
   /** @internal starts the shards */
-  async start(): Promise<void> {
+  async startShards(): Promise<void> {
     if (this.pool === null) return;
     try {
       await this.pool.start();
@@ -149,6 +158,59 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
   /** Starts an actor running `machine`. Resolves once its `init` has returned. */
   spawn<A, D>(machine: Machine<A, D>, opts?: SpawnOptions<A>): Promise<ActorRef> {
     return this.host.spawn(machine, opts);
+  }
+
+  /**
+   * Starts a supervision tree; resolves with the root supervisor's ref once every child has
+   * started (in order). If a child fails to start, those started are stopped and this rejects.
+   */
+  async start(spec: SupervisorSpec): Promise<SupervisorRef> {
+    if (this.stopping !== null || this.host.closed) throw new SystemShutdownError('start');
+    if (!isSupervisorSpec(spec)) throw new SupervisorError('bad_spec', 'system.start expects a spec made by supervisor()');
+    const sup = new Supervisor(spec, this.supervisionPort());
+    await sup.start();
+    this.roots.push(sup);
+    sup.onExit((reason) => this.logger.error({ supervisor: spec.id, reason }, 'root supervisor stopped'));
+    return sup.ref;
+  }
+
+  private supervisionPort(): SupervisionPort {
+    const scheduler = this.scheduler;
+    return {
+      spawn: (machine, opts) => this.host.spawn(machine, opts),
+      stop: async (id, reason, timeoutMs) => {
+        if (!this.has(id)) return;
+        const gone = this.ref(id).stop(reason).catch(() => undefined);
+        if (timeoutMs === Infinity) return gone;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+        if ((await Promise.race([gone, late])) === 'late') await this.kill(id, 'killed');
+        clearTimeout(timer);
+        await gone;
+      },
+      kill: (id, reason) => this.kill(id, reason),
+      watch: (id, onExit) => {
+        this.exitWatchers.set(id, (reason) => {
+          this.exitWatchers.delete(id);
+          onExit(reason);
+        });
+        return () => this.exitWatchers.delete(id);
+      },
+      now: () => scheduler.clock.now(),
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          scheduler.arm(new Wakeup(resolve), scheduler.clock.now() + ms);
+        }),
+      logger: this.logger,
+      report: (event, payload) => (this.emit as (n: string, ...p: unknown[]) => boolean)(event, payload),
+    };
+  }
+
+  /** Stops an actor at once, without terminate (brutal kill). */
+  async kill(id: string, reason: unknown = 'killed'): Promise<void> {
+    const local = this.host.actors.get(id);
+    if (local !== undefined) local.kill(reason);
+    else if (this.pool !== null) await this.pool.kill(id, reason);
   }
 
   /** A ref to the actor with this id (it reaches whichever actor holds the id when used). */
@@ -190,11 +252,23 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
    *  takes longer than shutdownTimeout), then closes the shards. Idempotent. */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
+      // Supervision trees first (newest tree first; each stops its children newest first).
+      for (const sup of [...this.roots].reverse()) await sup.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'supervisor stop failed'));
       await this.host.shutdown(this.shutdownTimeout);
       if (this.pool !== null) await this.pool.shutdown();
       this.logger.flush?.();
     })();
     return this.stopping;
+  }
+}
+
+/** A one-shot timer on the system's scheduler (virtual-clock aware). */
+class Wakeup extends TimerEntry {
+  constructor(private readonly resolve: () => void) {
+    super();
+  }
+  fire(): void {
+    this.resolve();
   }
 }
 
@@ -221,7 +295,7 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
     workers,
     resourceLimits: opts.resourceLimits,
   });
-  await system.start();
+  await system.startShards();
   return system;
 }
 
