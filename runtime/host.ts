@@ -150,6 +150,7 @@ export class ActorHost implements RefRouter {
   private remoteThread(ref: ActorRef): number {
     const remote = this.remote;
     if (remote === null) return -1;
+    if (remote.exists !== null && !remote.exists(ref.id)) return -1; // the directory says: no such actor
     const t = remote.threadOf(ref);
     return t === remote.self ? -1 : t;
   }
@@ -294,12 +295,6 @@ export class ActorHost implements RefRouter {
     const kindText = kind === INFO ? 'info' : 'cast';
     this.logger.warn({ to, kind: kindText, reason }, 'dead letter');
     this.events.emit('deadLetter', { to, kind: kindText, msg, reason });
-  }
-
-  /** Whether some actor is inside an async handler (for quiescence checks on the virtual clock). */
-  anyBusy(): boolean {
-    for (const a of this.actors.values()) if (a.busy) return true;
-    return false;
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -4,6 +4,7 @@
  * is transferred, not copied. Records to one thread keep their order: one port, one batch.
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import type { ActorRef } from './ref.js';
 import { decodeBatch, encodeBatch, RECORD_SIZE } from './wire.js';
 
 /** A batch this large is sent at once instead of waiting for the end of the turn. */
@@ -23,10 +24,12 @@ export class Link {
     private readonly port: MessagePort,
     onRecords: (link: Link, records: unknown[]) => void,
     onControl: (link: Link, message: unknown) => void,
+    /** Makes the refs that arrive in messages, bound to this thread's router. */
+    refs: (id: string, shard: number) => ActorRef,
   ) {
     port.on('message', (data: unknown) => {
       if (data instanceof Uint8Array) {
-        const records = decodeBatch(data);
+        const records = decodeBatch(data, refs);
         this.received += records.length / RECORD_SIZE;
         onRecords(this, records);
       } else {

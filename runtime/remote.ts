@@ -6,7 +6,7 @@
  * Threads are numbered 0..shards-1 for the shards and `shards` for the main thread.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { ActorCrashedError, describeReason } from './errors.js';
+import { ActorCrashedError, describeReason, NoProcError, SystemShutdownError } from './errors.js';
 import { Link } from './link.js';
 import type { PendingCall } from './pending-call.js';
 import { Placement } from './placement.js';
@@ -29,6 +29,8 @@ import {
 
 /** What the local host does with records addressed to its actors. */
 export interface LocalDelivery {
+  /** A ref, bound to this thread, for an actor on `shard` (refs that arrive inside messages). */
+  refAt(id: string, shard: number): ActorRef;
   /** Delivers a cast, call or stop to a local actor; false when no such actor lives here. */
   deliverRemote(kind: number, id: string, msg: unknown, handle: RemoteFrom | undefined, stop: boolean): boolean;
   deadLetter(to: string, kind: number, msg: unknown, reason: string): void;
@@ -47,6 +49,9 @@ export class Remote {
   onNote: ((op: string, a: unknown, b: unknown, from: number) => void) | null = null;
   /** Called for records to an id not here: returns the thread to forward to, or -1. */
   locate: ((id: string) => number) | null = null;
+  /** On the main thread, which keeps the directory: whether an actor with this id exists (or is
+   *  being spawned). Elsewhere null: existence is only known where the actor lives. */
+  exists: ((id: string) => boolean) | null = null;
 
   constructor(
     readonly self: number,
@@ -63,7 +68,7 @@ export class Remote {
 
   attach(thread: number, port: MessagePort): Link {
     this.links[thread]?.close();
-    const link = new Link(thread, port, this.onRecords, (l, m) => this.onPortMessage?.(l, m));
+    const link = new Link(thread, port, this.onRecords, (l, m) => this.onPortMessage?.(l, m), (id, shard) => this.local.refAt(id, shard));
     this.links[thread] = link;
     this.down.delete(thread);
     return link;
@@ -115,7 +120,7 @@ export class Remote {
   stop(thread: number, pc: PendingCall, id: string, reason: unknown): void {
     const link = this.links[thread];
     if (link === null || this.down.has(thread)) {
-      pc.resolve(undefined); // its shard is gone: the actor is already stopped
+      pc.reject(new NoProcError(id, 'its shard is down')); // the actor went with it
       return;
     }
     this.track(pc, thread);
@@ -217,8 +222,7 @@ export class Remote {
       else link.push(REC_CAST, id, kind, msg, 0);
       return;
     }
-    if (stop) handle?.resolve(undefined);
-    else if (handle !== undefined) handle.reject(new NoProcErrorLazy(id));
+    if (handle !== undefined) handle.reject(new NoProcError(id));
     else this.local.deadLetter(id, kind, msg, 'noproc');
   }
 
@@ -263,8 +267,10 @@ export class Remote {
     for (const l of this.links) l?.flush();
   }
 
+  /** Closes every link; calls still in flight can never be answered now, so they fail. */
   closeAll(): void {
     for (let t = 0; t < this.links.length; t++) this.detach(t);
+    for (const pc of [...this.calls.values()]) pc.reject(new SystemShutdownError(`call to '${pc.target}'`));
   }
 }
 
@@ -302,8 +308,6 @@ export class RemoteFrom extends ReplyHandle {
     return true;
   }
 }
-
-import { NoProcError as NoProcErrorLazy } from './errors.js';
 
 function safeReason(reason: unknown): unknown {
   try {

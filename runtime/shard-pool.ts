@@ -8,7 +8,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Piscina } from 'piscina';
 import type { Machine } from '../actors/machine.js';
 import { VirtualClock } from './clock.js';
@@ -109,6 +109,7 @@ export class ShardPool {
       }
     };
     r.locate = (id) => this.directory.get(id)?.shard ?? -1;
+    r.exists = (id) => this.directory.has(id) || this.reserved.has(id);
   }
 
   /** Starts every shard; rejects with ShardStartError if one does not come up. */
@@ -270,6 +271,11 @@ export class ShardPool {
   }
 
   private onShardEvent(name: string, payload: unknown): void {
+    if (name === 'log') {
+      const stream = (this.o.logger as unknown as Record<symbol, { write(line: string): void } | undefined>)[pino.symbols.streamSym];
+      stream?.write(payload as string);
+      return;
+    }
     const p = payload as { id?: string; reason?: unknown };
     if ('reason' in p) p.reason = reasonFromWire(p.reason);
     const stopped = name === 'stop' && typeof p.id === 'string';
@@ -361,12 +367,16 @@ export class ShardPool {
     await this.quiesce();
   }
 
-  /** Waits until no thread has work queued and every record sent has been received. */
+  /**
+   * Waits until no thread has work queued and every record sent has been received, twice in a
+   * row with nothing else sent in between. Each round is itself traffic — one probe to each live
+   * shard and its reply — so between two quiet rounds the totals grow by exactly that.
+   */
   async quiesce(maxRounds = 500): Promise<void> {
     let previous = -1;
     for (let round = 0; round < maxRounds; round++) {
-      await this.o.scheduler.settle(4);
-      const live = this.liveSlots();
+      await this.o.scheduler.settle(2);
+      const live = this.liveSlots().length;
       const reports = await this.everyShard<{ idle: boolean; pending: number; sent: number; received: number }>('quiet', null);
       const mine = this.o.remote.traffic();
       let sent = mine.sent;
@@ -378,11 +388,11 @@ export class ShardPool {
         idle &&= rep.idle && rep.pending === 0;
       }
       // This round's replies are counted as received here but not yet as sent by the shards.
-      if (idle && sent + live.length === received) {
-        if (sent === previous) return;
-        previous = sent;
-      } else previous = -1;
+      const balanced = idle && sent + live === received;
+      if (balanced && previous >= 0 && sent === previous + 2 * live) return;
+      previous = balanced ? sent : -1;
     }
+    this.o.logger.warn({ rounds: maxRounds }, 'virtual clock: the threads did not go quiet; advancing anyway');
   }
 
   private liveSlots(): ShardSlot[] {
@@ -401,10 +411,32 @@ export class ShardPool {
 
   // ---------------------------------------------------------------- shutdown
 
-  /** Each shard stops its actors and ends its task; then the pool and the links close. */
+  /** Stops one actor (reason 'shutdown'), killing it after the shutdown timeout. */
+  private async stopOne(id: string, shard: number): Promise<void> {
+    const pc = new PendingCall(id, Infinity, this.o.scheduler, null);
+    this.o.remote.stop(shard, pc, id, 'shutdown');
+    const gone = pc.toPromise().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.o.shutdownTimeout)));
+    if ((await Promise.race([gone, late])) === 'late') {
+      this.o.logger.warn({ actor: id, timeoutMs: this.o.shutdownTimeout }, 'actor did not stop in time at shutdown; killed');
+      await this.kill(id, 'killed');
+    }
+    clearTimeout(timer);
+  }
+
+  /**
+   * Stops every actor on the shards one at a time, newest first across all shards (so a newer
+   * actor's terminate may still call an older one on another shard), each killed if it overruns
+   * the shutdown timeout; then each shard ends its task and the pool and links close.
+   */
   async shutdown(): Promise<void> {
     this.closing = true;
     if (this.watchdogTimer !== null) clearInterval(this.watchdogTimer);
+    for (const [id, entry] of [...this.directory].reverse()) {
+      if (this.slots[entry.shard]?.state !== 'up') continue;
+      await this.stopOne(id, entry.shard);
+    }
     const live = this.liveSlots();
     for (const s of live) s.state = 'stopping';
     await Promise.allSettled(

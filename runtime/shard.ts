@@ -17,7 +17,7 @@ import { Remote } from './remote.js';
 import type { ActorRef } from './ref.js';
 import { Scheduler } from './scheduler.js';
 import type { SpawnOptions } from './spawn-options.js';
-import { reasonToWire, setRefFactory } from './wire.js';
+import { reasonToWire } from './wire.js';
 
 export interface ShardTask {
   runtime: string;
@@ -52,10 +52,13 @@ const ALWAYS = new Set(['crash', 'stop', 'deadLetter']);
 
 export async function runShard(task: ShardTask): Promise<string> {
   const clock = task.clock === 'virtual' ? new VirtualClock(task.epoch) : new RealClock();
-  const logger = pino({ name: 'threadstate', level: task.logLevel }).child({ shard: task.index });
+  let remote: Remote | null = null;
+  // Log lines go to the main thread, which writes them to the stream of the logger the
+  // application gave createSystem (a pino logger itself cannot cross threads).
+  const toMain = { write: (line: string) => remote?.event('log', line) };
+  const logger = pino({ name: 'threadstate', level: task.logLevel }, toMain).child({ shard: task.index });
   const scheduler = new Scheduler(clock, (err) => logger.error({ err }, 'internal error in the shard scheduler'));
   const wanted = new Set(task.wanted);
-  let remote: Remote | null = null;
   const events: EventSink = {
     wants: (name) => ALWAYS.has(name) || wanted.has(name),
     emit: (name, payload) => remote?.event(name, toWire(payload)),
@@ -72,7 +75,6 @@ export async function runShard(task: ShardTask): Promise<string> {
   const r = remote;
   host.remote = r;
   for (const [id, shard] of task.overrides) r.placement.place(id, shard);
-  setRefFactory((id, shard) => host.refAt(id, shard));
 
   // ctx.spawn on a shard asks the main thread, which owns ids and placement.
   host.spawner = <A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>): Promise<ActorRef> => {
@@ -102,7 +104,7 @@ export async function runShard(task: ShardTask): Promise<string> {
         return new Promise((resolve) =>
           setImmediate(() => {
             const traffic = r.traffic();
-            resolve({ idle: scheduler.idle && !host.anyBusy(), pending: traffic.pending, sent: traffic.sent, received: traffic.received });
+            resolve({ idle: scheduler.idle, pending: traffic.pending, sent: traffic.sent, received: traffic.received });
           }),
         );
       case 'kill': {

@@ -17,7 +17,6 @@ import { Scheduler } from './scheduler.js';
 import { ShardPool } from './shard-pool.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { TimerEntry } from './timer-heap.js';
-import { setRefFactory } from './wire.js';
 import { isSupervisorSpec, SupervisorError, type SupervisorSpec } from '../supervisor/spec.js';
 import { Supervisor, type SupervisionPort, type SupervisorRef } from '../supervisor/supervisor.js';
 
@@ -98,8 +97,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       const host = this.host;
       const remote = new Remote(opts.workers, opts.workers, host);
       host.remote = remote;
-      setRefFactory((id, shard) => host.refAt(id, shard));
-      const pool = new ShardPool({
+          const pool = new ShardPool({
         shards: opts.workers,
         host,
         remote,

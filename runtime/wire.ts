@@ -37,20 +37,27 @@ export const REC_EVENT = 7; // name, payload, -, - (shard → main: system event
 export const REC_NOTE = 8; // op, a, b, - (one-way notes: placement, directory, shard down)
 export const RECORD_SIZE = 5;
 
-/** Builds the ref for an id arriving from another thread (set once per thread by its router). */
+/** Builds the ref for an id arriving from another thread: set by the link decoding a batch, so
+ *  each system (several may share a process) binds refs to its own router. */
 let refFactory: ((id: string, shard: number) => ActorRef) | null = null;
-export function setRefFactory(factory: (id: string, shard: number) => ActorRef): void {
-  refFactory = factory;
-}
 
 addExtension({
   Class: ActorRef,
   type: 0x54, // 'T'
   write: (ref: ActorRef) => [ref.id, ref[SHARD_HINT]],
   read: ([id, shard]: [string, number]) => {
-    if (refFactory === null) throw new EncodeError('an ActorRef arrived on a thread without a router');
+    if (refFactory === null) throw new EncodeError('an ActorRef arrived outside a batch decode');
     return refFactory(id, shard);
   },
+});
+
+// Errors keep their class and fields (code, target, reason…) when sent as values, as they do
+// when they reject a call.
+addExtension({
+  Class: Error,
+  type: 0x45, // 'E'
+  write: (err: Error) => errorToPayload(err),
+  read: (payload: ErrorPayload) => payloadToError(payload),
 });
 
 const packr = new Packr({ structuredClone: true });
@@ -61,8 +68,13 @@ export function encodeBatch(records: unknown[]): Uint8Array {
   return new Uint8Array(view); // copies exactly byteLength bytes
 }
 
-export function decodeBatch(bytes: Uint8Array): unknown[] {
-  return packr.unpack(bytes) as unknown[];
+export function decodeBatch(bytes: Uint8Array, refs: (id: string, shard: number) => ActorRef): unknown[] {
+  refFactory = refs;
+  try {
+    return packr.unpack(bytes) as unknown[];
+  } finally {
+    refFactory = null;
+  }
 }
 
 /**
@@ -188,8 +200,10 @@ export function payloadToError(p: ErrorPayload): Error {
         invalid_argument: InvalidArgumentError,
       };
       const K = Known[p.code];
+      const Builtin = BUILTIN[p.name];
       if (p.code === 'system_shutdown') err = Object.assign(new SystemShutdownError('operation'), { message: p.message });
       else if (K !== undefined) err = new K(p.message);
+      else if (Builtin !== undefined && (p.code === 'error' || p.code === 'thrown')) err = new Builtin(p.message);
       else {
         err = new Error(p.message);
         err.name = p.name;
@@ -201,6 +215,16 @@ export function payloadToError(p: ErrorPayload): Error {
   if (p.stack !== undefined) err.stack = p.stack;
   return err;
 }
+
+const BUILTIN: Record<string, new (message: string) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
 
 /** A stop reason: errors become payloads, other values pass if they can cross. */
 export function reasonToWire(reason: unknown): unknown {

@@ -3,31 +3,37 @@
  * door; a state timeout locks it again after 10 s; buttons pressed while open are postponed and
  * count once it is locked; a wrong code keeps it locked.
  */
-import { describe, expect, it } from 'vitest';
-import { InvalidTransitionError, type TransitionEvent } from 'threadstate';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ActorSystem, InvalidTransitionError, type TransitionEvent } from 'threadstate';
 import { codeLock } from '../examples/code-lock/lock.js';
-import { testSystem } from './helpers.js';
+import { testSystem, WORKERS } from './helpers.js';
 
-async function lockSystem() {
-  const system = await testSystem();
-  const transitions: string[] = [];
-  system.on('transition', (t: TransitionEvent) => transitions.push(`${String(t.from)}->${String(t.to)}:${t.event}`));
-  const door = await system.spawn(codeLock, { id: 'front-door', args: { code: '1234' } });
-  const press = (buttons: string) => {
-    for (const b of buttons) door.cast({ button: b });
-  };
-  return { system, door, press, transitions };
-}
+describe.each(WORKERS)('code lock (workers: %i)', (workers) => {
+  let system: ActorSystem | null = null;
+  afterEach(async () => {
+    await system?.shutdown();
+    system = null;
+  });
 
-describe('code lock', () => {
+  async function lockSystem() {
+    const sys = await testSystem({ workers });
+    system = sys;
+    const transitions: string[] = [];
+    sys.on('transition', (t: TransitionEvent) => transitions.push(`${String(t.from)}->${String(t.to)}:${t.event}`));
+    const door = await sys.spawn(codeLock, { id: 'front-door', args: { code: '1234' } });
+    const press = (buttons: string) => {
+      for (const b of buttons) door.cast({ button: b });
+    };
+    return { system: sys, door, press, transitions };
+  }
+
   it('stays locked on a wrong code and opens on the right one (only the last digits count)', async () => {
-    const { system, door, press } = await lockSystem();
+    const { door, press } = await lockSystem();
     press('12');
     press('999');
     expect(await door.call('status')).toBe('locked');
     press('991234');
     expect(await door.call('status')).toBe('open');
-    await system.shutdown();
   });
 
   it('locks again exactly when the 10 s state timeout fires', async () => {
@@ -39,7 +45,6 @@ describe('code lock', () => {
     await system.clock.advance(1);
     expect(await door.call('status')).toBe('locked');
     expect(transitions).toEqual(['undefined->locked:init', 'locked->open:cast', 'open->locked:state_timeout']);
-    await system.shutdown();
   });
 
   it('a call while open does not restart the state timeout', async () => {
@@ -49,7 +54,6 @@ describe('code lock', () => {
     expect(await door.call('status')).toBe('open');
     await system.clock.advance(5_000);
     expect(await door.call('status')).toBe('locked');
-    await system.shutdown();
   });
 
   it('buttons pressed while open are postponed and count after it locks', async () => {
@@ -61,9 +65,10 @@ describe('code lock', () => {
     press('34'); // with the postponed 1 and 2: 1234 again
     expect(await door.call('status')).toBe('open');
     expect(await door.call('count')).toEqual({ opened: 2 });
-    await system.shutdown();
   });
+});
 
+describe('code lock machine', () => {
   it('enforces its transitions table', () => {
     expect(codeLock.allowed?.get('locked')?.has('open')).toBe(true);
     expect(new InvalidTransitionError('code_lock', 'open', 'open').message).toContain('code_lock');
