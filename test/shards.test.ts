@@ -130,7 +130,7 @@ describe('worker death and hangs', () => {
     const crashes: CrashEvent[] = [];
     system.on('crash', (c) => crashes.push(c));
     const victim = await system.spawn(bomb, { id: 'victim', shard: 0 });
-    const neighbour = await system.spawn(counter, { id: 'neighbour', shard: 0, args: 41 });
+    await system.spawn(counter, { id: 'neighbour', shard: 0, args: 41 });
     const waiting = await system.spawn(blackhole, { id: 'waiting', shard: 0 });
     const survivor = await system.spawn(counter, { id: 'survivor', shard: 1 });
     const pending = waiting.call('never answered', { timeout: 60_000 }).catch((e: unknown) => e);
