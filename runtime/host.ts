@@ -21,7 +21,7 @@ import {
 } from './errors.js';
 import type { SystemEventMap } from './events.js';
 import { PendingCall } from './pending-call.js';
-import { ActorRef, CACHED, type CallOptions, type RefRouter } from './ref.js';
+import { ActorRef, CACHED, type CallOptions, type RefRouter, SHARD_HINT } from './ref.js';
 import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
@@ -159,6 +159,10 @@ export class ActorHost implements RefRouter {
   private resolve(ref: ActorRef): Actor | null {
     const cached = ref[CACHED];
     if (cached !== null && cached.status !== DEAD) return cached;
+    // A ref known to point at another thread skips the lookup (if the actor has in fact moved
+    // here, the other thread forwards the message back).
+    const remote = this.remote;
+    if (remote !== null && ref[SHARD_HINT] >= 0 && ref[SHARD_HINT] !== remote.self) return null;
     const actor = this.actors.get(ref.id) ?? null;
     ref[CACHED] = actor;
     return actor;

@@ -28,8 +28,8 @@ export class Link {
     refs: (id: string, shard: number) => ActorRef,
   ) {
     port.on('message', (data: unknown) => {
-      if (data instanceof Uint8Array) {
-        const records = decodeBatch(data, refs);
+      if (data instanceof ArrayBuffer) {
+        const records = decodeBatch(new Uint8Array(data), refs);
         this.received += records.length / RECORD_SIZE;
         onRecords(this, records);
       } else {
@@ -54,8 +54,8 @@ export class Link {
     if (this.batch.length === 0 || this.closed) return;
     const records = this.batch;
     this.batch = [];
-    const bytes = encodeBatch(records);
-    this.port.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+    const buffer = encodeBatch(records).buffer as ArrayBuffer;
+    this.port.postMessage(buffer, [buffer]);
   };
 
   /** Sends a structured-clone message (used for control messages carrying ports). */

@@ -23,6 +23,11 @@ export class Placement {
     else this.overrides.set(id, shard);
   }
 
+  /** The explicit placement of `id`, if it has one (a map lookup only when any exist). */
+  override(id: string): number | undefined {
+    return this.overrides.size === 0 ? undefined : this.overrides.get(id);
+  }
+
   hasOverride(id: string): boolean {
     return this.overrides.has(id);
   }

@@ -84,11 +84,11 @@ export class Remote {
 
   /** The thread a ref's actor lives on: a known override, else the ref's hint, else the hash. */
   threadOf(ref: ActorRef): number {
-    const id = ref.id;
-    const override = this.placement.shardOf(id);
+    const override = this.placement.override(ref.id);
+    if (override !== undefined) return override;
     const hint = ref[SHARD_HINT];
-    if (hint >= 0 && hint <= this.shards && this.placement.isDefault(id, override)) return hint;
-    return override;
+    if (hint >= 0) return hint;
+    return (ref[SHARD_HINT] = this.placement.shardOf(ref.id)); // remember: hashing is not free
   }
 
   // ---------------------------------------------------------------- sending
