@@ -310,11 +310,23 @@ export class Actor implements Runnable, CallHolder {
     }
     const oldState = this.state;
     let changed = false;
+    let nextTable = this.table;
     if (type === R_NEXT && !sameState(r.state, oldState)) {
-      const problem = this.checkStateChange(oldState, r.state);
-      if (problem !== null) {
-        this.crash(problem);
-        return;
+      // One lookup both checks the state exists and finds its handlers.
+      const tables = this.machine.tables;
+      if (tables !== null) {
+        nextTable = (typeof r.state === 'string' ? tables.get(r.state) : undefined) ?? null;
+        if (nextTable === null) {
+          this.crash(new InvalidResultError(`${this.where()} went to ${preview(r.state)}, which is not a state of machine '${this.machine.name}'`));
+          return;
+        }
+      }
+      if (this.machine.allowed !== null) {
+        const problem = this.checkAllowed(oldState, r.state);
+        if (problem !== null) {
+          this.crash(problem);
+          return;
+        }
       }
       changed = true;
     }
@@ -328,7 +340,7 @@ export class Actor implements Runnable, CallHolder {
     if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) this.data = r.data;
     if (changed) {
       this.state = r.state;
-      if (this.table !== null) this.table = this.tableFor(r.state);
+      this.table = nextTable;
     }
     // 3. The state-enter call.
     if ((changed || type === R_REPEAT || type === R_REPEAT_ALL) && this.machine.hasEnter) this.enterState(tx, changed, oldState);
@@ -447,16 +459,10 @@ export class Actor implements Runnable, CallHolder {
     if (changed) this.env.onTransition(this, oldState, this.curKind);
   }
 
-  private checkStateChange(from: unknown, to: unknown): Error | null {
-    const tables = this.machine.tables;
-    if (tables !== null && (typeof to !== 'string' || !tables.has(to))) {
-      return new InvalidResultError(`${this.where()} went to ${preview(to)}, which is not a state of machine '${this.machine.name}'`);
-    }
-    const allowed = this.machine.allowed;
-    if (allowed !== null) {
-      const tos = typeof from === 'string' ? allowed.get(from) : undefined;
-      if (tos === undefined || typeof to !== 'string' || !tos.has(to)) return new InvalidTransitionError(this.machine.name, from, to);
-    }
+  /** The machine's `transitions` table, when it has one, must list the change. */
+  private checkAllowed(from: unknown, to: unknown): Error | null {
+    const tos = typeof from === 'string' ? this.machine.allowed?.get(from) : undefined;
+    if (tos === undefined || typeof to !== 'string' || !tos.has(to)) return new InvalidTransitionError(this.machine.name, from, to);
     return null;
   }
 

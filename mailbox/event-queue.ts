@@ -3,6 +3,9 @@
  * an event allocates nothing. O(1) push at either end and O(1) removal from the front: the
  * mailbox never uses `Array.prototype.shift`, which is O(n) on long arrays.
  */
+/** Capacity (in events) above which an emptied queue releases its buffer. */
+const SHRINK_ABOVE = 1023;
+
 export class EventQueue {
   private slots: unknown[];
   private mask: number; // capacity in events - 1 (capacity is a power of two)
@@ -53,7 +56,14 @@ export class EventQueue {
     this.slots[at + 1] = undefined; // release references for the GC
     this.slots[at + 2] = undefined;
     this.head = (this.head + 1) & this.mask;
-    this.size--;
+    // A burst grew the buffer; once it has drained, give the memory back.
+    if (--this.size === 0 && this.mask >= SHRINK_ABOVE) this.reset();
+  }
+
+  private reset(): void {
+    this.slots = new Array(6);
+    this.mask = 1;
+    this.head = 0;
   }
 
   /** Moves every event of `other`, in order, in front of this queue's events; `other` is left empty. */

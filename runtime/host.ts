@@ -79,51 +79,80 @@ export class ActorHost implements RefRouter {
 
   // ---------------------------------------------------------------- spawning
 
-  async spawn<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A> = {}): Promise<ActorRef> {
-    if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
-    if (!isMachine(machine)) throw new InvalidMachineError(`spawn: expected a machine made by defineMachine(), got ${typeof machine === 'object' ? 'an object' : typeof machine}`);
-    if (this.spawner !== null) {
-      checkSpawnOptions(opts, this.shards);
-      return this.spawner(machine, opts);
+  spawn<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A> = {}): Promise<ActorRef> {
+    try {
+      if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
+      if (!isMachine(machine)) throw new InvalidMachineError(`spawn: expected a machine made by defineMachine(), got ${typeof machine === 'object' ? 'an object' : typeof machine}`);
+      if (this.spawner !== null) {
+        checkSpawnOptions(opts, this.shards);
+        return this.spawner(machine, opts);
+      }
+      return this.spawnLocal(machine, opts);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return this.spawnLocal(machine, opts);
   }
 
-  /** Spawns the actor on this thread. */
-  async spawnLocal<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>): Promise<ActorRef> {
-    if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
-    const capacity = checkSpawnOptions(opts, this.shards);
-    if (opts.near !== undefined && this.remote === null) {
-      const nearId = typeof opts.near === 'string' ? opts.near : opts.near.id;
-      if (!this.actors.has(nearId)) throw new NoProcError(nearId, 'spawn: the actor given as `near` does not exist');
-    }
-    const id = opts.id ?? this.autoId(machine.name);
-    if (this.actors.has(id) || this.starting.has(id)) throw new ActorExistsError(id);
-    this.starting.add(id);
-    let state: unknown;
-    let data: unknown;
-    let actions: readonly Action[] | null;
+  /**
+   * Spawns the actor on this thread. A synchronous `init` completes the spawn synchronously (the
+   * promise is already resolved); an async one reserves the id while it runs.
+   */
+  spawnLocal<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>): Promise<ActorRef> {
     try {
-      let init: unknown = machine.spec.init(opts.args as A);
-      if (typeof init === 'object' && init !== null && typeof (init as PromiseLike<unknown>).then === 'function') init = await init;
-      ({ state, data, actions } = checkInit(machine, init));
+      if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
+      const capacity = checkSpawnOptions(opts, this.shards);
+      if (opts.near !== undefined && this.remote === null) {
+        const nearId = typeof opts.near === 'string' ? opts.near : opts.near.id;
+        if (!this.actors.has(nearId)) throw new NoProcError(nearId, 'spawn: the actor given as `near` does not exist');
+      }
+      let id: string;
+      if (opts.id === undefined) id = this.autoId(machine.name);
+      else if (this.actors.has(opts.id) || this.starting.has(opts.id)) throw new ActorExistsError(opts.id);
+      else id = opts.id;
+      let init: unknown;
+      try {
+        init = machine.spec.init(opts.args as A);
+      } catch (err) {
+        throw new InitError(id, err);
+      }
+      if (typeof init !== 'object' || init === null || typeof (init as PromiseLike<unknown>).then !== 'function') {
+        return Promise.resolve(this.finishSpawn(machine as Machine, id, init, capacity, opts as SpawnOptions));
+      }
+      this.starting.add(id);
+      return (init as Promise<unknown>).then(
+        (value) => {
+          this.starting.delete(id);
+          return this.finishSpawn(machine as Machine, id, value, capacity, opts as SpawnOptions);
+        },
+        (err: unknown) => {
+          this.starting.delete(id);
+          throw new InitError(id, err);
+        },
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private finishSpawn(machine: Machine, id: string, init: unknown, capacity: number, opts: SpawnOptions): ActorRef {
+    let checked: ReturnType<typeof checkInit>;
+    try {
+      checked = checkInit(machine, init);
     } catch (err) {
       throw new InitError(id, err);
-    } finally {
-      this.starting.delete(id);
     }
     if (this.stopping) throw new SystemShutdownError('spawn');
-    const actor = new Actor(id, machine as Machine, this, capacity, opts);
+    const actor = new Actor(id, machine, this, capacity, opts);
     this.actors.set(id, actor);
     const ref = this.refFor(actor);
-    actor.start(state, data, actions);
+    actor.start(checked.state, checked.data, checked.actions);
     return ref;
   }
 
   private autoId(name: string): string {
     let id: string;
     do id = `${name}-${++this.nextAutoId}`;
-    while (this.actors.has(id) || this.starting.has(id));
+    while (this.actors.has(id) || (this.starting.size > 0 && this.starting.has(id)));
     return id;
   }
 
