@@ -125,6 +125,8 @@ export class Actor implements Runnable, CallHolder {
   private ctx: ActorContext | null = null;
   /** This actor's own ref (made once, by the host). */
   selfRef: ActorRef | null = null;
+  /** Its slot in the wait-for graph (-1: none). */
+  slot = -1;
   private stopWaiters: (() => void)[] | null = null;
   // The event being handled (kind -1: none, i.e. the initial transition).
   curKind = -1;

@@ -56,7 +56,14 @@ export interface SupervisorDownEvent {
   reason: unknown;
 }
 
+/** A call was refused because it would have closed a cycle of actors waiting on each other. */
+export interface DeadlockEvent {
+  /** Actor ids in wait order: each waits for the next, the last for the first. */
+  cycle: string[];
+}
+
 export interface SystemEventMap {
+  deadlock: [DeadlockEvent];
   restart: [RestartEvent];
   supervisorDown: [SupervisorDownEvent];
   transition: [TransitionEvent];

@@ -11,6 +11,7 @@ import { type Action, isAction } from '../actors/results.js';
 import {
   ActorExistsError,
   CallingSelfError,
+  DeadlockError,
   InitError,
   InvalidArgumentError,
   InvalidMachineError,
@@ -21,7 +22,8 @@ import {
 } from './errors.js';
 import type { SystemEventMap } from './events.js';
 import { PendingCall } from './pending-call.js';
-import { ActorRef, CACHED, type CallOptions, type RefRouter, SHARD_HINT } from './ref.js';
+import { ActorRef, CACHED, type CallOptions, type RefRouter, SHARD_HINT, SLOT } from './ref.js';
+import type { WaitGraph } from './wait-graph.js';
 import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
@@ -39,6 +41,8 @@ export interface EventSink {
 
 export interface HostOptions {
   scheduler: Scheduler;
+  /** The wait-for graph for deadlock detection (null: detection off). */
+  graph: WaitGraph | null;
   logger: Logger;
   events: EventSink;
   callTimeout: number;
@@ -54,6 +58,7 @@ export class ActorHost implements RefRouter {
   readonly scheduler: Scheduler;
   readonly logger: Logger;
   readonly terminateTimeout: number;
+  readonly graph: WaitGraph | null;
   private readonly events: EventSink;
   private readonly callTimeout: number;
   private readonly shards: number;
@@ -70,6 +75,7 @@ export class ActorHost implements RefRouter {
 
   constructor(opts: HostOptions) {
     this.scheduler = opts.scheduler;
+    this.graph = opts.graph;
     this.logger = opts.logger;
     this.events = opts.events;
     this.callTimeout = opts.callTimeout;
@@ -143,6 +149,7 @@ export class ActorHost implements RefRouter {
     }
     if (this.stopping) throw new SystemShutdownError('spawn');
     const actor = new Actor(id, machine, this, capacity, opts);
+    if (this.graph !== null) actor.slot = this.graph.allocate(id);
     this.actors.set(id, actor);
     const ref = this.refFor(actor);
     actor.start(checked.state, checked.data, checked.actions);
@@ -159,7 +166,7 @@ export class ActorHost implements RefRouter {
   // ---------------------------------------------------------------- refs and routing
 
   refFor(actor: Actor): ActorRef {
-    return (actor.selfRef ??= new ActorRef(actor.id, this, actor));
+    return (actor.selfRef ??= new ActorRef(actor.id, this, actor, this.remote === null ? -1 : this.remote.self, actor.slot));
   }
 
   /** A ref by id; it binds to whichever actor has that id when it is used. */
@@ -170,9 +177,9 @@ export class ActorHost implements RefRouter {
   }
 
   /** A ref for an actor known to live on `shard` (a ref that arrived from another thread). */
-  refAt(id: string, shard: number): ActorRef {
+  refAt(id: string, shard: number, slot = -1): ActorRef {
     const actor = this.actors.get(id);
-    return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null, shard);
+    return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null, shard, slot);
   }
 
   /** The other thread a ref's actor lives on, or -1 if it would be here. */
@@ -229,7 +236,23 @@ export class ActorHost implements RefRouter {
     }
     const target = this.resolve(ref);
     if (caller !== null && target === caller) throw new CallingSelfError(caller.id);
+    // Deadlock check: the caller's wait-for edge goes in before the call is sent.
+    let cell = -1;
+    let calleeSlot = -1;
+    if (caller !== null && this.graph !== null && caller.slot >= 0) {
+      calleeSlot = target !== null ? target.slot : ref[SLOT];
+      if (calleeSlot >= 0) {
+        const entered = this.graph.enter(caller.slot, calleeSlot);
+        if (typeof entered !== 'number') throw this.deadlock(entered);
+        cell = entered;
+      }
+    }
     const pc = new PendingCall(ref.id, timeout, this.scheduler, caller === null ? null : caller.id);
+    if (cell >= 0) {
+      pc.waitGraph = this.graph;
+      pc.waitCell = cell;
+      pc.waitCallee = calleeSlot;
+    }
     if (opts?.signal !== undefined) {
       pc.watch(opts.signal);
       if (pc.settled) return pc; // aborted before it was sent: never delivered
@@ -241,6 +264,16 @@ export class ActorHost implements RefRouter {
     } else if (target.status !== RUNNING) pc.reject(new NoProcError(ref.id, 'it is stopping'));
     else if (!target.deliver(CALL, msg, pc)) pc.reject(new MailboxFullError(ref.id, target.capacity));
     return pc;
+  }
+
+  /** The call that would close a cycle: its error, a log line and a `deadlock` event. */
+  private deadlock(slots: number[]): DeadlockError {
+    const graph = this.graph as WaitGraph;
+    const cycle = slots.map((s) => graph.nameOf(s));
+    const err = new DeadlockError(cycle);
+    this.logger.warn({ cycle }, 'call refused: it would close a cycle of waiting actors');
+    if (this.events.wants('deadlock')) this.events.emit('deadlock', { cycle });
+    return err;
   }
 
   cast(ref: ActorRef, kind: number, msg: unknown): void {
@@ -315,6 +348,7 @@ export class ActorHost implements RefRouter {
 
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void {
     if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
+    if (this.graph !== null) this.graph.release(actor.slot);
     const base = { id: actor.id, machine: actor.machine.name, reason, state: actor.state };
     if (abnormal) {
       this.logger.error({ actor: actor.id, machine: actor.machine.name, state: actor.state, err: reason }, 'actor crashed');

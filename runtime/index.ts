@@ -35,7 +35,7 @@ export { supervisor, child, SupervisorError } from '../supervisor/spec.js';
 export type { ChildSpec, WorkerSpec, SupervisorSpec, SupervisorFlags, ChildOptions, Restart, Shutdown, Strategy, AutoShutdown, Backoff, SupervisorErrorCode } from '../supervisor/spec.js';
 export { SupervisorRef } from '../supervisor/supervisor.js';
 export type { ChildInfo, ChildCounts } from '../supervisor/supervisor.js';
-export type { RestartEvent, SupervisorDownEvent } from './events.js';
+export type { RestartEvent, SupervisorDownEvent, DeadlockEvent } from './events.js';
 export type { SystemEventMap, TransitionEvent, ReceiptEvent, StopEvent, CrashEvent, DeadLetterEvent } from './events.js';
 export {
   ThreadstateError,

@@ -25,7 +25,7 @@ export class Link {
     onRecords: (link: Link, records: unknown[]) => void,
     onControl: (link: Link, message: unknown) => void,
     /** Makes the refs that arrive in messages, bound to this thread's router. */
-    refs: (id: string, shard: number) => ActorRef,
+    refs: (id: string, shard: number, slot: number) => ActorRef,
   ) {
     port.on('message', (data: unknown) => {
       if (data instanceof ArrayBuffer) {

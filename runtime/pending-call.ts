@@ -7,6 +7,7 @@
 import { CallTimeoutError } from './errors.js';
 import { ReplyHandle } from './reply-handle.js';
 import type { Scheduler } from './scheduler.js';
+import type { WaitGraph } from './wait-graph.js';
 
 export type { From, CallHolder } from './reply-handle.js';
 
@@ -29,6 +30,10 @@ export class PendingCall extends ReplyHandle {
   targetThread = -1;
   /** Id of the call on the wire (0: a local call). */
   wireId = 0;
+  /** The caller's wait-for edge, cleared when the call settles. */
+  waitGraph: WaitGraph | null = null;
+  waitCell = -1;
+  waitCallee = -1;
 
   constructor(
     readonly target: string,
@@ -114,6 +119,7 @@ export class PendingCall extends ReplyHandle {
       this.signal = this.abortListener = null;
     }
     this.untake();
+    if (this.waitGraph !== null) this.waitGraph.leave(this.waitCell, this.waitCallee);
     if (this.onFinish !== null) this.onFinish(this);
     const listeners = this.listeners;
     if (listeners !== null) {

@@ -30,16 +30,20 @@ export const ROUTER = Symbol('threadstate.router');
 export const CACHED = Symbol('threadstate.actor');
 /** The shard the actor was last known on (-1: unknown), carried when the ref crosses threads. */
 export const SHARD_HINT = Symbol('threadstate.shard');
+/** The actor's slot in the wait-for graph (-1: unknown), for deadlock checks by callers. */
+export const SLOT = Symbol('threadstate.slot');
 
 export class ActorRef {
   [ROUTER]: RefRouter;
   [CACHED]: Actor | null;
   [SHARD_HINT]: number;
+  [SLOT]: number;
 
-  constructor(readonly id: string, router: RefRouter, actor: Actor | null, shard = -1) {
+  constructor(readonly id: string, router: RefRouter, actor: Actor | null, shard = -1, slot = -1) {
     this[ROUTER] = router;
     this[CACHED] = actor;
     this[SHARD_HINT] = shard;
+    this[SLOT] = slot;
   }
 
   /** Sends `msg` and awaits the reply. Rejects with CallTimeoutError, NoProcError, ActorCrashedError… */

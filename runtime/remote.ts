@@ -30,7 +30,7 @@ import {
 /** What the local host does with records addressed to its actors. */
 export interface LocalDelivery {
   /** A ref, bound to this thread, for an actor on `shard` (refs that arrive inside messages). */
-  refAt(id: string, shard: number): ActorRef;
+  refAt(id: string, shard: number, slot?: number): ActorRef;
   /** Delivers a cast, call or stop to a local actor; false when no such actor lives here. */
   deliverRemote(kind: number, id: string, msg: unknown, handle: RemoteFrom | undefined, stop: boolean): boolean;
   deadLetter(to: string, kind: number, msg: unknown, reason: string): void;
@@ -68,7 +68,7 @@ export class Remote {
 
   attach(thread: number, port: MessagePort): Link {
     this.links[thread]?.close();
-    const link = new Link(thread, port, this.onRecords, (l, m) => this.onPortMessage?.(l, m), (id, shard) => this.local.refAt(id, shard));
+    const link = new Link(thread, port, this.onRecords, (l, m) => this.onPortMessage?.(l, m), (id, shard, slot) => this.local.refAt(id, shard, slot));
     this.links[thread] = link;
     this.down.delete(thread);
     return link;

@@ -16,10 +16,11 @@ import { ActorExistsError, InvalidArgumentError, InvalidMachineError, ShardStart
 import type { CrashEvent, SystemEventMap } from './events.js';
 import type { ActorHost } from './host.js';
 import { PendingCall } from './pending-call.js';
-import type { ActorRef } from './ref.js';
+import { type ActorRef, SHARD_HINT, SLOT } from './ref.js';
 import type { Remote } from './remote.js';
 import type { Scheduler } from './scheduler.js';
 import type { ShardTask, SpawnRequest } from './shard.js';
+import type { WaitGraphLayout } from './wait-graph.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { checkTransferable, reasonFromWire } from './wire.js';
 
@@ -32,6 +33,7 @@ export interface ShardPoolOptions {
   emit: <K extends keyof SystemEventMap>(name: K, ...payload: SystemEventMap[K]) => void;
   /** Every actor on a shard that stops (or is lost with its shard). */
   exited: (id: string, reason: unknown) => void;
+  waitGraph: WaitGraphLayout | null;
   clock: 'real' | 'virtual';
   epoch: number;
   callTimeout: number;
@@ -46,6 +48,7 @@ export interface ShardPoolOptions {
 
 interface DirectoryEntry {
   shard: number;
+  slot: number;
   machine: string;
   key: string;
   opts: SpawnOptions;
@@ -96,7 +99,7 @@ export class ShardPool {
     const r = o.remote;
     r.onEvent = (name, payload) => this.onShardEvent(name, payload);
     r.onControl = (op, payload) => {
-      if (op === 'spawn') return this.spawnRequest(payload as SpawnRequest).then((ref) => [ref.id, this.directory.get(ref.id)?.shard ?? -1]);
+      if (op === 'spawn') return this.spawnRequest(payload as SpawnRequest).then((ref) => [ref.id, ref[SHARD_HINT], ref[SLOT]]);
       throw new Error(`unknown control op '${op}' on the main thread`);
     };
     r.onPortMessage = (link, message) => {
@@ -150,6 +153,7 @@ export class ShardPool {
       shutdownTimeout: this.o.shutdownTimeout,
       logLevel: this.o.logger.level,
       wanted: [...this.wanted],
+      waitGraph: this.o.waitGraph,
       overrides: r.placement.entries(),
     };
     const ready = new Promise<boolean>((resolve) => {
@@ -196,8 +200,9 @@ export class ShardPool {
     const pc = new PendingCall(`shard ${shard}`, Math.max(30_000, this.o.callTimeout), this.o.scheduler, null);
     const wireOpts: SpawnOptions = { ...opts, id, near: undefined };
     r.control(shard, pc, 'spawn', { ...req, opts: wireOpts });
+    let slot = -1;
     try {
-      await pc.toPromise();
+      slot = (await pc.toPromise()) as number;
     } catch (err) {
       if (moved) {
         r.placement.unplace(id);
@@ -207,8 +212,8 @@ export class ShardPool {
     } finally {
       this.reserved.delete(id);
     }
-    this.directory.set(id, { shard, machine: req.name, key: req.key, opts: { ...opts, id } });
-    return this.o.host.refAt(id, shard);
+    this.directory.set(id, { shard, slot, machine: req.name, key: req.key, opts: { ...opts, id } });
+    return this.o.host.refAt(id, shard, slot);
   }
 
   private nearShard(near: ActorRef | string): number {

@@ -16,6 +16,8 @@ import { PendingCall } from './pending-call.js';
 import { Remote } from './remote.js';
 import type { ActorRef } from './ref.js';
 import { Scheduler } from './scheduler.js';
+import { SLOT } from './ref.js';
+import { WaitGraph, type WaitGraphLayout } from './wait-graph.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { reasonToWire } from './wire.js';
 
@@ -37,6 +39,7 @@ export interface ShardTask {
   wanted: string[];
   /** Placement overrides in force when this shard starts. */
   overrides: [string, number][];
+  waitGraph: WaitGraphLayout | null;
 }
 
 /** What a spawn request carries: the machine by module and name, and the spawn options. */
@@ -63,8 +66,10 @@ export async function runShard(task: ShardTask): Promise<string> {
     wants: (name) => ALWAYS.has(name) || wanted.has(name),
     emit: (name, payload) => remote?.event(name, toWire(payload)),
   };
+  const graph = task.waitGraph === null ? null : new WaitGraph(task.waitGraph, task.index, () => logger.warn('deadlock detection: no free slot left on this shard'));
   const host = new ActorHost({
     scheduler,
+    graph,
     logger,
     events,
     callTimeout: task.callTimeout,
@@ -81,7 +86,7 @@ export async function runShard(task: ShardTask): Promise<string> {
     const pc = new PendingCall('main thread', Infinity, scheduler, null);
     const request: SpawnRequest = { module: machine.module, name: machine.name, key: machine.key, opts: opts as SpawnOptions };
     r.control(r.mainThread, pc, 'spawn', request);
-    return (pc.toPromise() as Promise<[string, number]>).then(([id, shard]) => host.refAt(id, shard));
+    return (pc.toPromise() as Promise<[string, number, number]>).then(([id, shard, slot]) => host.refAt(id, shard, slot));
   };
 
   let finished!: (value: string) => void;
@@ -163,12 +168,13 @@ export async function runShard(task: ShardTask): Promise<string> {
   return result;
 }
 
-async function spawnHere(host: ActorHost, req: SpawnRequest): Promise<boolean> {
+/** Spawns here; answers the new actor's wait-graph slot. */
+async function spawnHere(host: ActorHost, req: SpawnRequest): Promise<number> {
   await loadModule(req.module);
   const machine = lookupMachine(req.key);
   if (machine instanceof Error) throw machine;
-  await host.spawnLocal(machine, req.opts);
-  return true;
+  const ref = await host.spawnLocal(machine, req.opts);
+  return ref[SLOT];
 }
 
 /** Event payloads made safe to cross: errors in reasons become payloads. */

@@ -17,6 +17,7 @@ import { Scheduler } from './scheduler.js';
 import { ShardPool } from './shard-pool.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { TimerEntry } from './timer-heap.js';
+import { createWaitGraph, WaitGraph, type WaitGraphLayout } from './wait-graph.js';
 import { isSupervisorSpec, SupervisorError, type SupervisorSpec } from '../supervisor/spec.js';
 import { Supervisor, type SupervisionPort, type SupervisorRef } from '../supervisor/supervisor.js';
 
@@ -44,6 +45,10 @@ export interface SystemOptions {
   /** Per-worker resource limits (e.g. `{ maxOldGenerationSizeMb: 512 }`); a worker that exceeds
    *  them dies and is replaced, its actors reported crashed. */
   resourceLimits?: ResourceLimits;
+  /** Refuse a call that would close a cycle of actors waiting on each other (default true). */
+  deadlockDetection?: boolean;
+  /** Actors per thread covered by deadlock detection (default 262144); more still run, unchecked. */
+  maxActorsPerThread?: number;
 }
 
 export interface SystemClock {
@@ -59,6 +64,7 @@ type Internals = Required<Pick<SystemOptions, 'callTimeout' | 'terminateTimeout'
   clock: Clock;
   workers: number;
   resourceLimits: ResourceLimits | undefined;
+  waitGraph: WaitGraphLayout | null;
 };
 
 export class ActorSystem extends EventEmitter<SystemEventMap> {
@@ -84,8 +90,11 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     this.scheduler = scheduler;
     const emit = (name: string, ...payload: unknown[]): boolean => (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
     const exited = (id: string, reason: unknown): void => this.exitWatchers.get(id)?.(reason);
+    const layout = opts.waitGraph;
+    const graph = layout === null ? null : new WaitGraph(layout, opts.workers, () => this.logger.warn('deadlock detection: no free slot on the main thread'));
     this.host = new ActorHost({
       scheduler,
+      graph,
       logger: opts.logger,
       events: { wants: (name) => this.listenerCount(name) > 0, emit, exited },
       callTimeout: opts.callTimeout,
@@ -105,6 +114,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
         logger: opts.logger,
         emit,
         exited,
+        waitGraph: layout,
         clock: opts.clock.kind,
         epoch: opts.clock.wallNow() - opts.clock.now(),
         callTimeout: opts.callTimeout,
@@ -282,7 +292,11 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
     return v;
   };
   const logger = isLogger(opts.logger) ? opts.logger : pino({ name: 'threadstate', level: process.env.THREADSTATE_LOG_LEVEL ?? 'info', ...opts.logger });
+  if (opts.deadlockDetection !== undefined && typeof opts.deadlockDetection !== 'boolean') throw new InvalidArgumentError('createSystem: deadlockDetection must be a boolean');
+  const perThread = opts.maxActorsPerThread ?? 1 << 18;
+  if (!Number.isInteger(perThread) || perThread < 1 || perThread > 1 << 24) throw new InvalidArgumentError(`createSystem: maxActorsPerThread must be an integer from 1 to ${1 << 24}`);
   const system = new ActorSystem({
+    waitGraph: opts.deadlockDetection === false ? null : createWaitGraph(workers + 1, perThread),
     logger,
     clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
     callTimeout: ms('callTimeout', DEFAULT_CALL_TIMEOUT),

@@ -24,7 +24,7 @@ import {
   ThreadstateError,
   UnhandledEventError,
 } from './errors.js';
-import { ActorRef, SHARD_HINT } from './ref.js';
+import { ActorRef, SHARD_HINT, SLOT } from './ref.js';
 
 // Record types. Every record is five slots in a flat batch: [type, a, b, c, d].
 export const REC_CAST = 1; // to, kind, msg, -
@@ -39,15 +39,15 @@ export const RECORD_SIZE = 5;
 
 /** Builds the ref for an id arriving from another thread: set by the link decoding a batch, so
  *  each system (several may share a process) binds refs to its own router. */
-let refFactory: ((id: string, shard: number) => ActorRef) | null = null;
+let refFactory: ((id: string, shard: number, slot: number) => ActorRef) | null = null;
 
 addExtension({
   Class: ActorRef,
   type: 0x54, // 'T'
-  write: (ref: ActorRef) => [ref.id, ref[SHARD_HINT]],
-  read: ([id, shard]: [string, number]) => {
+  write: (ref: ActorRef) => [ref.id, ref[SHARD_HINT], ref[SLOT]],
+  read: ([id, shard, slot]: [string, number, number]) => {
     if (refFactory === null) throw new EncodeError('an ActorRef arrived outside a batch decode');
-    return refFactory(id, shard);
+    return refFactory(id, shard, slot);
   },
 });
 
@@ -68,7 +68,7 @@ export function encodeBatch(records: unknown[]): Uint8Array {
   return new Uint8Array(view); // copies exactly byteLength bytes
 }
 
-export function decodeBatch(bytes: Uint8Array, refs: (id: string, shard: number) => ActorRef): unknown[] {
+export function decodeBatch(bytes: Uint8Array, refs: (id: string, shard: number, slot: number) => ActorRef): unknown[] {
   refFactory = refs;
   try {
     return packr.unpack(bytes) as unknown[];

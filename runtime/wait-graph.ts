@@ -1,0 +1,148 @@
+/**
+ * The wait-for graph, shared by every thread: a SharedArrayBuffer with a few edge cells per
+ * actor ("this actor waits for a reply from that one") and a short name record per actor.
+ *
+ * A caller stores its edge before its call is sent, then walks the graph from the callee; if
+ * the walk comes back to the caller, the call would close a cycle and fails at once. Stores and
+ * loads are sequentially consistent Atomics, so of two calls that close a cycle at the same time
+ * on different threads at least one sees the other's edge: a cycle cannot form unseen. Only the
+ * thread an actor lives on writes that actor's cells; any thread reads them.
+ *
+ * Each thread allocates slots from its own range. An actor without a slot (the range is full)
+ * still runs; its calls are simply not checked.
+ */
+export const EDGES_PER_ACTOR = 4;
+const NAME_BYTES = 48; // 2 bytes of length + up to 46 bytes of UTF-8
+const MAX_WALK = 4096;
+
+export interface WaitGraphLayout {
+  buffer: SharedArrayBuffer;
+  /** Slots per thread. */
+  perThread: number;
+  threads: number;
+}
+
+export function createWaitGraph(threads: number, perThread: number): WaitGraphLayout {
+  const bytes = threads * perThread * (EDGES_PER_ACTOR * 4 + NAME_BYTES);
+  return { buffer: new SharedArrayBuffer(bytes), perThread, threads };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class WaitGraph {
+  private readonly edges: Int32Array;
+  private readonly names: Uint8Array;
+  private readonly first: number;
+  private readonly end: number;
+  private next: number;
+  /** Freed slots, reused oldest first so a stale ref is unlikely to meet a new owner. */
+  private readonly free: number[] = [];
+  private freeHead = 0;
+  private warned = false;
+
+  constructor(
+    layout: WaitGraphLayout,
+    /** This thread's index: its slots are [thread × perThread, (thread + 1) × perThread). */
+    thread: number,
+    private readonly onFull: () => void,
+  ) {
+    const total = layout.threads * layout.perThread;
+    this.edges = new Int32Array(layout.buffer, 0, total * EDGES_PER_ACTOR);
+    this.names = new Uint8Array(layout.buffer, total * EDGES_PER_ACTOR * 4, total * NAME_BYTES);
+    this.first = thread * layout.perThread;
+    this.end = this.first + layout.perThread;
+    this.next = this.first;
+  }
+
+  /** A slot for a new actor, its name recorded; -1 when this thread's range is full. */
+  allocate(id: string): number {
+    let slot: number;
+    if (this.freeHead < this.free.length) slot = this.free[this.freeHead++] as number;
+    else if (this.next < this.end) slot = this.next++;
+    else {
+      if (!this.warned) {
+        this.warned = true;
+        this.onFull();
+      }
+      return -1;
+    }
+    if (this.freeHead > 1024 && this.freeHead * 2 > this.free.length) {
+      this.free.splice(0, this.freeHead);
+      this.freeHead = 0;
+    }
+    const at = slot * NAME_BYTES;
+    const { written } = encoder.encodeInto(id, this.names.subarray(at + 2, at + NAME_BYTES));
+    this.names[at] = written & 0xff;
+    this.names[at + 1] = written >> 8;
+    return slot;
+  }
+
+  release(slot: number): void {
+    if (slot < 0) return;
+    for (let j = 0; j < EDGES_PER_ACTOR; j++) Atomics.store(this.edges, slot * EDGES_PER_ACTOR + j, 0);
+    this.free.push(slot);
+  }
+
+  /**
+   * Records "caller waits for callee" and checks for a cycle. Returns the edge cell (to clear
+   * when the call settles), -1 when the call was not recorded (no free cell), or the cycle as
+   * slots in wait order, starting with the caller.
+   */
+  enter(caller: number, callee: number): number | number[] {
+    const base = caller * EDGES_PER_ACTOR;
+    let cell = -1;
+    for (let j = 0; j < EDGES_PER_ACTOR; j++) {
+      if (Atomics.load(this.edges, base + j) === 0) {
+        cell = base + j;
+        break;
+      }
+    }
+    if (cell < 0) return -1; // more calls in flight than cells: this one goes unchecked
+    Atomics.store(this.edges, cell, callee + 1);
+    const cycle = this.findPath(callee, caller);
+    if (cycle === null) return cell;
+    Atomics.store(this.edges, cell, 0);
+    return [caller, ...cycle];
+  }
+
+  /** Clears the edge `enter` recorded — only if the cell still holds it (the caller may have
+   *  died, and its slot been reused, before the call settled). */
+  leave(cell: number, callee: number): void {
+    if (cell >= 0) Atomics.compareExchange(this.edges, cell, callee + 1, 0);
+  }
+
+  /** A path of waits from `from` to `to` (excluding `to`), or null. Depth-first, bounded. */
+  private findPath(from: number, to: number): number[] | null {
+    const edges = this.edges;
+    // Fast path: the callee waits for nobody.
+    const b = from * EDGES_PER_ACTOR;
+    if (Atomics.load(edges, b) === 0 && Atomics.load(edges, b + 1) === 0 && Atomics.load(edges, b + 2) === 0 && Atomics.load(edges, b + 3) === 0) return null;
+    const parent = new Map<number, number>([[from, -1]]);
+    const stack = [from];
+    while (stack.length > 0 && parent.size < MAX_WALK) {
+      const x = stack.pop() as number;
+      for (let j = 0; j < EDGES_PER_ACTOR; j++) {
+        const y = Atomics.load(edges, x * EDGES_PER_ACTOR + j) - 1;
+        if (y < 0) continue;
+        if (y === to) {
+          const path: number[] = [];
+          for (let p = x; p !== -1; p = parent.get(p) as number) path.push(p);
+          return path.reverse();
+        }
+        if (!parent.has(y)) {
+          parent.set(y, x);
+          stack.push(y);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The actor id recorded for a slot (ids longer than 46 bytes are cut short). */
+  nameOf(slot: number): string {
+    const at = slot * NAME_BYTES;
+    const n = (this.names[at] as number) | ((this.names[at + 1] as number) << 8);
+    return decoder.decode(this.names.slice(at + 2, at + 2 + n));
+  }
+}
