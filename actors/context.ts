@@ -14,6 +14,8 @@ export interface ContextServices {
   loggerFor(actor: Actor): Logger;
   callFrom(caller: Actor, target: ActorRef | string, msg: unknown, opts?: CallOptions): Promise<unknown>;
   castFrom(caller: Actor, target: ActorRef | string, msg: unknown): void;
+  monitorFrom(watcher: Actor, target: ActorRef | string): string;
+  demonitorFrom(watcher: Actor, tag: string): void;
   spawnFrom<A, D>(parent: Actor, machine: Machine<A, D>, opts?: SpawnOptions<A>): Promise<ActorRef>;
 }
 
@@ -52,7 +54,20 @@ export class ActorContext {
     this.services.castFrom(this.actor, target, msg);
   }
 
-  /** Spawns another actor on this actor's thread. */
+  /**
+   * Watches another actor: when it stops (or if it is already gone) this actor gets an `info`
+   * message `{ type: 'DOWN', monitor, id, reason }`. Returns the monitor's tag.
+   */
+  monitor(target: ActorRef | string): string {
+    return this.services.monitorFrom(this.actor, target);
+  }
+
+  /** Cancels a monitor; a DOWN for it that has not been handled yet is dropped. */
+  demonitor(tag: string): void {
+    this.services.demonitorFrom(this.actor, tag);
+  }
+
+  /** Spawns another actor (placed by the system; on this thread when it has no shards). */
   spawn<A, D>(machine: Machine<A, D>, opts?: SpawnOptions<A>): Promise<ActorRef> {
     return this.services.spawnFrom(this.actor, machine, opts);
   }

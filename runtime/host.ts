@@ -24,6 +24,7 @@ import type { SystemEventMap } from './events.js';
 import { PendingCall } from './pending-call.js';
 import { ActorRef, CACHED, type CallOptions, type RefRouter, SHARD_HINT, SLOT } from './ref.js';
 import type { WaitGraph } from './wait-graph.js';
+import { Monitors } from './monitors.js';
 import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
@@ -70,6 +71,7 @@ export class ActorHost implements RefRouter {
   spawner: (<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>) => Promise<ActorRef>) | null = null;
   /** Shutdown has begun: no new actors. */
   private stopping = false;
+  readonly monitors: Monitors;
   /** Shutdown is over: nothing at all. */
   closed = false;
 
@@ -81,6 +83,14 @@ export class ActorHost implements RefRouter {
     this.callTimeout = opts.callTimeout;
     this.terminateTimeout = opts.terminateTimeout;
     this.shards = opts.shards;
+    const host = this; // the thread index is known only once the remote is attached
+    this.monitors = new Monitors({
+      get self() {
+        return host.remote === null ? 0 : host.remote.self;
+      },
+      actor: (id) => this.actors.get(id),
+      note: (thread, op, payload) => this.remote?.note(thread, `mon:${op}`, payload, null),
+    });
   }
 
   // ---------------------------------------------------------------- spawning
@@ -328,6 +338,17 @@ export class ActorHost implements RefRouter {
     }
   }
 
+  monitorFrom(watcher: Actor, target: ActorRef | string): string {
+    const ref = this.toRef(target);
+    const local = this.resolve(ref);
+    const thread = local !== null ? -1 : this.remoteThread(ref);
+    return this.monitors.monitor(watcher, ref.id, thread < 0 ? (this.remote === null ? 0 : this.remote.self) : thread);
+  }
+
+  demonitorFrom(_watcher: Actor, tag: string): void {
+    this.monitors.demonitor(tag);
+  }
+
   castFrom(_caller: Actor, target: ActorRef | string, msg: unknown): void {
     this.cast(this.toRef(target), CAST, msg);
   }
@@ -348,6 +369,8 @@ export class ActorHost implements RefRouter {
 
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void {
     if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
+    this.monitors.stopped(actor.id, reason);
+    this.monitors.watcherStopped(actor.id);
     if (this.graph !== null) this.graph.release(actor.slot);
     const base = { id: actor.id, machine: actor.machine.name, reason, state: actor.state };
     if (abnormal) {

@@ -19,7 +19,7 @@ import { Scheduler } from './scheduler.js';
 import { SLOT } from './ref.js';
 import { WaitGraph, type WaitGraphLayout } from './wait-graph.js';
 import type { SpawnOptions } from './spawn-options.js';
-import { reasonToWire } from './wire.js';
+import { reasonFromWire, reasonToWire } from './wire.js';
 
 export interface ShardTask {
   runtime: string;
@@ -140,7 +140,23 @@ export async function runShard(task: ShardTask): Promise<string> {
         break;
       case 'down':
         r.shardDown(a as number, b as string);
+        host.monitors.threadDown(a as number, b as string);
         break;
+      case 'mon:monitor': {
+        const m = a as { target: string; tag: string; thread: number; watcher: string };
+        host.monitors.watch(m.target, m.tag, m.thread, m.watcher);
+        break;
+      }
+      case 'mon:demonitor': {
+        const m = a as { target: string; tag: string };
+        host.monitors.unwatch(m.target, m.tag);
+        break;
+      }
+      case 'mon:down': {
+        const m = a as { tag: string; target: string; reason: unknown };
+        host.monitors.down(m.tag, m.target, reasonFromWire(m.reason));
+        break;
+      }
       case 'want':
         wanted.add(a as string);
         break;
