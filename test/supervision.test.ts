@@ -258,3 +258,33 @@ describe('supervisor specs', () => {
     expect(bad(() => child('x', {} as never))).toBe('bad_spec');
   });
 });
+
+describe('supervision across a shard’s death', () => {
+  it('children lost with a dead shard are restarted on a live shard; one_for_all also restarts siblings on the other shard', async () => {
+    const { createSystem } = await import('threadstate');
+    const { bomb } = await import('./fixtures/shards.js');
+    const system = await createSystem({ workers: 2, logger: { level: 'silent' }, watchdog: 400 });
+    systems.push(system);
+    const restarts: string[] = [];
+    system.on('restart', (r) => restarts.push(r.id));
+    await system.start(
+      supervisor('root', { strategy: 'one_for_all', intensity: 10 }, [
+        child('a', member, { shard: 0 }),
+        child('b', member, { shard: 1 }),
+        child('fuse', bomb, { shard: 0, restart: 'temporary' }),
+      ]),
+    );
+    const before = await tags(system, ['a', 'b']);
+    system.ref('fuse').cast('exit'); // takes shard 0 — and 'a' — down with it
+    let after: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      after = await tags(system, ['a', 'b']).catch(() => []);
+      if (after.length === 2 && after[0] !== before[0] && after[1] !== before[1]) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).not.toBe(before[1]); // a sibling on the live shard, restarted by one_for_all
+    expect(restarts).toEqual(['a', 'b']); // 'fuse' is temporary: not restarted
+    expect(system.shardOf('a')).toBeGreaterThanOrEqual(0);
+  }, 30_000);
+});
