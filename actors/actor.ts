@@ -27,6 +27,7 @@ import {
 } from '../runtime/errors.js';
 import { type CallHolder, ReplyHandle } from '../runtime/reply-handle.js';
 import type { ActorRef } from '../runtime/ref.js';
+import type { WaitGraph } from '../runtime/wait-graph.js';
 import type { Runnable, Scheduler } from '../runtime/scheduler.js';
 import { TimerEntry } from '../runtime/timer-heap.js';
 import { ActorContext, type ContextServices } from './context.js';
@@ -71,6 +72,7 @@ export const DEAD = 3;
 /** What an actor needs from the thread that hosts it. */
 export interface ActorEnv extends ContextServices {
   readonly scheduler: Scheduler;
+  readonly graph: WaitGraph | null;
   readonly logger: Logger;
   /** Milliseconds `terminate` may take before the actor is killed. */
   readonly terminateTimeout: number;
@@ -127,6 +129,8 @@ export class Actor implements Runnable, CallHolder {
   selfRef: ActorRef | null = null;
   /** Its slot in the wait-for graph (-1: none). */
   slot = -1;
+  /** Wait-for edges this actor's current handler has recorded (calls it made). */
+  waits = 0;
   private stopWaiters: (() => void)[] | null = null;
   // The event being handled (kind -1: none, i.e. the initial transition).
   curKind = -1;
@@ -202,7 +206,7 @@ export class Actor implements Runnable, CallHolder {
       q.drop();
       n++;
       this.handle(kind, msg, aux);
-      if (!this.busy) this.curMsg = this.curAux = undefined; // do not keep the event (or its caller) alive
+      if (!this.busy) this.settled();
     }
     return n;
   }
@@ -287,7 +291,7 @@ export class Actor implements Runnable, CallHolder {
         this.busy = false;
         if (this.status !== RUNNING) return; // killed meanwhile
         then(r);
-        if (!this.busy) this.curMsg = this.curAux = undefined;
+        if (!this.busy) this.settled();
         this.wake();
       },
       (err: unknown) => {
@@ -296,6 +300,15 @@ export class Actor implements Runnable, CallHolder {
         this.crash(err);
       },
     );
+  }
+
+  /** The handler has settled: drop the event (and its caller), and the actor waits for nobody. */
+  private settled(): void {
+    this.curMsg = this.curAux = undefined;
+    if (this.waits > 0) {
+      this.waits = 0;
+      this.env.graph?.clear(this.slot);
+    }
   }
 
   // ---------------------------------------------------------------- the transition procedure

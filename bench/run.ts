@@ -13,6 +13,7 @@ import * as fanout from './fanout.js';
 import { hasGc, met, printTable, QUICK, type Row, writeResults } from './harness.js';
 import * as shards from './shards.js';
 import * as spawn from './spawn.js';
+import * as supervision from './supervision.js';
 import * as timeouts from './timeouts.js';
 
 const SCENARIOS: Record<string, () => Promise<Row[]>> = {
@@ -24,6 +25,8 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   'cross-shard': shards.runCrossShard,
   'core-on-shards': shards.runCoreOnShards,
   'cpu-bound': shards.runCpuBound,
+  restart: supervision.runRestart,
+  deadlock: supervision.runDeadlockCost,
 };
 
 const RESULTS = new URL('../../bench/results.json', import.meta.url); // from dist/bench/

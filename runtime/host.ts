@@ -252,16 +252,21 @@ export class ActorHost implements RefRouter {
     if (caller !== null && this.graph !== null && caller.slot >= 0) {
       calleeSlot = target !== null ? target.slot : ref[SLOT];
       if (calleeSlot >= 0) {
-        const entered = this.graph.enter(caller.slot, calleeSlot);
-        if (typeof entered !== 'number') throw this.deadlock(entered);
-        cell = entered;
+        // An actor waits for others only from inside a handler: a callee here that is not in
+        // one cannot close a cycle, so the walk is skipped.
+        if (target !== null && !target.busy) cell = this.graph.enterQuiet(caller.slot, calleeSlot);
+        else {
+          const entered = this.graph.enter(caller.slot, calleeSlot);
+          if (typeof entered !== 'number') throw this.deadlock(entered);
+          cell = entered;
+        }
+        if (cell >= 0) caller.waits++;
       }
     }
     const pc = new PendingCall(ref.id, timeout, this.scheduler, caller === null ? null : caller.id);
     if (cell >= 0) {
       pc.waitGraph = this.graph;
       pc.waitCell = cell;
-      pc.waitCallee = calleeSlot;
     }
     if (opts?.signal !== undefined) {
       pc.watch(opts.signal);

@@ -106,10 +106,36 @@ export class WaitGraph {
     return [caller, ...cycle];
   }
 
-  /** Clears the edge `enter` recorded — only if the cell still holds it (the caller may have
-   *  died, and its slot been reused, before the call settled). */
-  leave(cell: number, callee: number): void {
-    if (cell >= 0) Atomics.compareExchange(this.edges, cell, callee + 1, 0);
+  /**
+   * Records "caller waits for callee" without a walk, for a callee on this thread that is not in
+   * a handler (so waits for nobody). A plain write is enough: any cycle through this edge must be
+   * closed by a call that reaches back to this thread, and message passing publishes it first.
+   */
+  enterQuiet(caller: number, callee: number): number {
+    const edges = this.edges;
+    const base = caller * EDGES_PER_ACTOR;
+    for (let j = 0; j < EDGES_PER_ACTOR; j++) {
+      if (edges[base + j] === 0) {
+        edges[base + j] = callee + 1;
+        return base + j;
+      }
+    }
+    return -1;
+  }
+
+  /** The caller's handler has settled: it waits for nobody any more, whatever it left pending. */
+  clear(caller: number): void {
+    const base = caller * EDGES_PER_ACTOR;
+    for (let j = 0; j < EDGES_PER_ACTOR; j++) Atomics.store(this.edges, base + j, 0);
+  }
+
+  /**
+   * Clears the edge `enter` recorded. (Should the caller have died, its slot been reused and its
+   * call settle only then, this clears the new owner's edge: a cycle through it might then go
+   * unseen until that owner's next call — a miss, never a false report.)
+   */
+  leave(cell: number): void {
+    Atomics.store(this.edges, cell, 0);
   }
 
   /** A path of waits from `from` to `to` (excluding `to`), or null. Depth-first, bounded. */

@@ -185,6 +185,13 @@ export class Supervisor {
     };
     // With backoff, the restart waits outside the queue: the supervisor keeps serving meanwhile.
     const delay = backoffDelay(c, this.port.now());
+    if (delay === 0 && strategy === 'simple_one_for_one') {
+      // Dynamic children are independent: their restarts need not wait for each other, so a
+      // shard's worth of them comes back in parallel rather than one round trip at a time.
+      c.status = 'restarting';
+      void this.restartWithRetries(c, reason);
+      return;
+    }
     if (delay === 0) {
       await restartGroup();
       return;
