@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSystem, DeadlockError, type ActorRef, type ActorSystem, type DeadlockEvent } from 'threadstate';
 import { testSystem } from './helpers.js';
-import { doorman, gate, graphNode, node, type Script } from './fixtures/deadlock.js';
+import { doorman, firer, gate, graphNode, holder, node, type Script } from './fixtures/deadlock.js';
 
 let systems: ActorSystem[] = [];
 afterEach(async () => {
@@ -82,6 +82,14 @@ describe.each([0, 2])('deadlock detection (workers: %i)', (workers) => {
     const [a, b, c, d] = await Promise.all(['A', 'B', 'C', 'D'].map((id, i) => system.spawn(node, { id, shard: workers > 1 ? i % 2 : 0 })));
     const out = await a!.call({ steps: [{ all: [call(b!, { steps: [call(d!, { steps: [] })] }), call(c!, { steps: [call(a!, { steps: [] })] })] }] });
     expect(out).toEqual([[[[]], [{ error: 'DeadlockError', cycle: ['C', 'A'] }]]]);
+  });
+
+  it('a call left un-awaited does not block its caller: a call back to it is no deadlock', async () => {
+    const system = await sys(workers);
+    const a = await system.spawn(firer, { id: 'A', shard: 0 });
+    const b = await system.spawn(holder, { id: 'B', shard: workers > 1 ? 1 : 0 });
+    expect(await a.call({ fire: b })).toBe('fired'); // A's handler returned; its call to B is pending
+    expect(await b.call({ ask: a })).toBe('pong'); // B → A: A is free, so no cycle
   });
 
   it('calling yourself is CallingSelfError, not a deadlock; calls from outside actors are never part of a cycle', async () => {
