@@ -31,6 +31,8 @@ import type { Scheduler } from './scheduler.js';
 import { checkSpawnOptions, type SpawnOptions } from './spawn-options.js';
 
 export const DEFAULT_CALL_TIMEOUT = 5000;
+/** Remote refs remembered per thread (then forgotten all at once: it is only a hint). */
+const LEARNED_MAX = 100_000;
 
 export interface EventSink {
   /** Whether anyone listens (so that hot paths skip building events nobody reads). */
@@ -69,6 +71,10 @@ export class ActorHost implements RefRouter {
   /** Spawns that do not run here: on the main thread, placement onto a shard; on a shard, a
    *  request to the main thread. Null: every actor is spawned on this thread. */
   spawner: (<A, D>(machine: Machine<A, D>, opts: SpawnOptions<A>) => Promise<ActorRef>) | null = null;
+  /** On the main thread: where an actor lives and its slot, from the directory. */
+  directory: ((id: string) => [number, number] | undefined) | null = null;
+  /** Shards and slots of remote actors seen in refs, for refs made from a bare id. */
+  private readonly learned = new Map<string, [number, number]>();
   /** Shutdown has begun: no new actors. */
   private stopping = false;
   readonly monitors: Monitors;
@@ -183,13 +189,22 @@ export class ActorHost implements RefRouter {
   ref(id: string): ActorRef {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('ref: id must be a non-empty string');
     const actor = this.actors.get(id);
-    return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null);
+    if (actor !== undefined) return this.refFor(actor);
+    // Where the actor lives and its wait-graph slot, if this thread knows (the main thread's
+    // directory, or refs seen here before), so that calls through this ref are deadlock-checked.
+    const known = this.directory?.(id) ?? this.learned.get(id);
+    return known !== undefined ? new ActorRef(id, this, null, known[0], known[1]) : new ActorRef(id, this, null);
   }
 
   /** A ref for an actor known to live on `shard` (a ref that arrived from another thread). */
   refAt(id: string, shard: number, slot = -1): ActorRef {
     const actor = this.actors.get(id);
-    return actor !== undefined ? this.refFor(actor) : new ActorRef(id, this, null, shard, slot);
+    if (actor !== undefined) return this.refFor(actor);
+    if (slot >= 0) {
+      if (this.learned.size >= LEARNED_MAX) this.learned.clear();
+      this.learned.set(id, [shard, slot]);
+    }
+    return new ActorRef(id, this, null, shard, slot);
   }
 
   /** The other thread a ref's actor lives on, or -1 if it would be here. */

@@ -113,6 +113,10 @@ export class ShardPool {
     };
     r.locate = (id) => this.directory.get(id)?.shard ?? -1;
     r.exists = (id) => this.directory.has(id) || this.reserved.has(id);
+    o.host.directory = (id) => {
+      const e = this.directory.get(id);
+      return e === undefined ? undefined : [e.shard, e.slot];
+    };
   }
 
   /** Starts every shard; rejects with ShardStartError if one does not come up. */
