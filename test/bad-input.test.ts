@@ -39,25 +39,7 @@ import {
   strict,
   thrower,
 } from './fixtures/bad-input.js';
-import { expectSameError, settle, sharedSystem, testSystem, WORKERS } from './helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it fulfilled');
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
+import { expectSameError, rejection, settle, sharedSystem, testSystem, thrown, WORKERS } from './helpers.js';
 
 /** Asserts `err` is an instance of `cls` with `code`. */
 function expectError(err: unknown, cls: abstract new (...args: never[]) => Error, code: string): void {

@@ -13,7 +13,7 @@ import {
   type SystemOptions,
 } from 'threadstate';
 import { asker, front, gated, gatedBoom, holder, job, never, recorder, selfCaller, store, twoStep } from './fixtures/calls.js';
-import { expectSameError, settle, sharedSystem, spawnGate, spawnObserver, testSystem, WORKERS } from './helpers.js';
+import { expectSameError, rejection, settle, sharedSystem, spawnGate, spawnObserver, testSystem, WORKERS } from './helpers.js';
 
 /** Observes a promise's outcome without awaiting it. */
 function track<T>(p: Promise<T>): { state: 'pending' | 'fulfilled' | 'rejected'; value?: T; error?: unknown } {
@@ -29,15 +29,6 @@ function track<T>(p: Promise<T>): { state: 'pending' | 'fulfilled' | 'rejected';
     },
   );
   return t;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it fulfilled');
 }
 
 describe.each(WORKERS)('calls (workers: %i)', (workers) => {

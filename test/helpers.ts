@@ -125,3 +125,23 @@ export function sharedSystem(workers: number, opts: SystemOptions = {}): () => A
     return system;
   };
 }
+
+/** The error a promise rejects with (fails the test if it fulfils). */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject, but it fulfilled');
+}
+
+/** The error a function throws (fails the test if it returns). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}

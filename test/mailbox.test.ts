@@ -4,16 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DeadLetterEvent, MailboxFullError } from 'threadstate';
 import { floodScenario, flooded, floodHandled, quick, sequence, slowStop, worker } from './fixtures/mailbox.js';
-import { arrived, settle, sharedSystem, spawnGate, WORKERS } from './helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it fulfilled');
-}
+import { arrived, rejection, settle, sharedSystem, spawnGate, WORKERS } from './helpers.js';
 
 describe.each(WORKERS)('mailboxes (workers: %i)', (workers) => {
   const sys = sharedSystem(workers);

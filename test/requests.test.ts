@@ -4,16 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorCrashedError, CallTimeoutError, NoProcError, Request, RequestSet } from 'threadstate';
 import { echo } from './fixtures/requests.js';
-import { settle, sharedSystem, WORKERS } from './helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it fulfilled');
-}
+import { rejection, settle, sharedSystem, WORKERS } from './helpers.js';
 
 describe.each(WORKERS)('requests (workers: %i)', (workers) => {
   const sys = sharedSystem(workers);

@@ -24,25 +24,7 @@ import {
   type TransitionEvent,
 } from 'threadstate';
 import { client, counter, db, flaky, late, named, parent, slowInit, slowStop, stoppable, stuck, talker } from './fixtures/system.js';
-import { expectSameError, settle, sharedSystem, spawnGate, spawnObserver, testSystem, WORKERS } from './helpers.js';
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it fulfilled');
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
+import { expectSameError, rejection, settle, sharedSystem, spawnGate, spawnObserver, testSystem, thrown, WORKERS } from './helpers.js';
 
 /** A fresh file for terminate callbacks to append to (they may run on any thread, and after the system is gone). */
 function logFile(): { path: string; lines: () => string[] } {
