@@ -219,6 +219,20 @@ describe.each([0, 2])('supervision (workers: %i)', (workers) => {
     expect(pool.countChildren().active).toBe(2);
   });
 
+  it('startChild on simple_one_for_one with args its template cannot start with rejects with InitError; the pool goes on', async () => {
+    const system = await sys(workers);
+    const dir = mkdtempSync(join(tmpdir(), 'ts-sup-'));
+    const broken = join(dir, 'flag');
+    writeFileSync(broken, 'broken');
+    const pool = await system.start(supervisor('pool', { strategy: 'simple_one_for_one', template: child('w', member) }));
+    const err = await pool.startChild({ failIfFile: broken }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('InitError');
+    expect(String((err as { reason?: Error }).reason?.message)).toContain('broken');
+    const fine = await pool.startChild({ ok: true });
+    expect(await system.ref(fine.id).call('args')).toEqual({ ok: true });
+    expect(pool.countChildren().active).toBe(1);
+  });
+
   it('backoff delays a restart, exponentially, off by default', async () => {
     const system = await sys(workers);
     await system.start(supervisor('root', { strategy: 'one_for_one', intensity: 10, period: 100_000 }, [child('slowpoke', member, { backoff: { initial: 100, max: 1000, jitter: 0 } })]));
