@@ -15,6 +15,7 @@ export interface ContextServices {
   callFrom(caller: Actor, target: ActorRef | string, msg: unknown, opts?: CallOptions): Promise<unknown>;
   castFrom(caller: Actor, target: ActorRef | string, msg: unknown): void;
   monitorFrom(watcher: Actor, target: ActorRef | string): string;
+  now(): number;
   demonitorFrom(watcher: Actor, tag: string): void;
   spawnFrom<A, D>(parent: Actor, machine: Machine<A, D>, opts?: SpawnOptions<A>): Promise<ActorRef>;
 }
@@ -27,6 +28,12 @@ export class ActorContext {
   /** This actor's own ref. */
   get self(): ActorRef {
     return this.services.refFor(this.actor);
+  }
+
+  /** The current time in epoch milliseconds, on the system's clock (virtual in tests): use it for
+   *  `opts.at` deadlines rather than Date.now(). */
+  now(): number {
+    return this.services.now();
   }
 
   /** This actor's id. */

@@ -365,6 +365,10 @@ export class ActorHost implements RefRouter {
     return this.monitors.monitor(watcher, ref.id, thread < 0 ? (this.remote === null ? 0 : this.remote.self) : thread);
   }
 
+  now(): number {
+    return this.scheduler.clock.wallNow();
+  }
+
   demonitorFrom(_watcher: Actor, tag: string): void {
     this.monitors.demonitor(tag);
   }

@@ -325,7 +325,8 @@ export class ShardPool {
     const wasStarting = slot.state === 'starting';
     const stopping = slot.state === 'stopping' || this.closing;
     slot.state = 'down';
-    if (stopping && err === null) return; // an orderly shutdown
+    // At shutdown the task ends, or piscina's destroy() ends it: neither is a death.
+    if (stopping) return;
     const reason = slot.killedFor ?? 'shard_down';
     const detail = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : 'the shard task ended';
     this.o.logger.error({ shard: slot.index, reason, detail }, 'shard worker died; its actors are reported crashed');

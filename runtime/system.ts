@@ -178,7 +178,9 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     const sup = new Supervisor(spec, this.supervisionPort());
     await sup.start();
     this.roots.push(sup);
-    sup.onExit((reason) => this.logger.error({ supervisor: spec.id, reason }, 'root supervisor stopped'));
+    sup.onExit((reason) => {
+      if (this.stopping === null) this.logger.error({ supervisor: spec.id, reason }, 'root supervisor stopped');
+    });
     return sup.ref;
   }
 
