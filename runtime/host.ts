@@ -182,7 +182,7 @@ export class ActorHost implements RefRouter {
   // ---------------------------------------------------------------- refs and routing
 
   refFor(actor: Actor): ActorRef {
-    return (actor.selfRef ??= new ActorRef(actor.id, this, actor, this.remote === null ? -1 : this.remote.self, actor.slot));
+    return (actor.selfRef ??= new ActorRef(actor.id, this, actor, this.remote === null ? -1 : this.remote.self, this.graph === null ? -1 : this.graph.keyOf(actor.slot)));
   }
 
   /** A ref by id; it binds to whichever actor has that id when it is used. */
@@ -265,7 +265,7 @@ export class ActorHost implements RefRouter {
     let cell = -1;
     let calleeSlot = -1;
     if (caller !== null && this.graph !== null && caller.slot >= 0) {
-      calleeSlot = target !== null ? target.slot : ref[SLOT];
+      calleeSlot = target !== null ? target.slot : this.graph.slotOf(ref[SLOT]);
       if (calleeSlot >= 0) {
         // An actor waits for others only from inside a handler: a callee here that is not in
         // one cannot close a cycle, so the walk is skipped.
@@ -282,6 +282,7 @@ export class ActorHost implements RefRouter {
     if (cell >= 0) {
       pc.waitGraph = this.graph;
       pc.waitCell = cell;
+      pc.waitCallee = calleeSlot;
     }
     if (opts?.signal !== undefined) {
       pc.watch(opts.signal);

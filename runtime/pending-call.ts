@@ -33,6 +33,7 @@ export class PendingCall extends ReplyHandle {
   /** The caller's wait-for edge, cleared when the call settles. */
   waitGraph: WaitGraph | null = null;
   waitCell = -1;
+  waitCallee = -1;
 
   constructor(
     readonly target: string,
@@ -118,7 +119,7 @@ export class PendingCall extends ReplyHandle {
       this.signal = this.abortListener = null;
     }
     this.untake();
-    if (this.waitGraph !== null) this.waitGraph.leave(this.waitCell);
+    if (this.waitGraph !== null) this.waitGraph.leave(this.waitCell, this.waitCallee);
     if (this.onFinish !== null) this.onFinish(this);
     const listeners = this.listeners;
     if (listeners !== null) {

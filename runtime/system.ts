@@ -17,7 +17,7 @@ import { Scheduler } from './scheduler.js';
 import { ShardPool } from './shard-pool.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { TimerEntry } from './timer-heap.js';
-import { createWaitGraph, WaitGraph, type WaitGraphLayout } from './wait-graph.js';
+import { createWaitGraph, MAX_SLOTS, WaitGraph, type WaitGraphLayout } from './wait-graph.js';
 import { isSupervisorSpec, SupervisorError, type SupervisorSpec } from '../supervisor/spec.js';
 import { Supervisor, type SupervisionPort, type SupervisorRef } from '../supervisor/supervisor.js';
 
@@ -296,7 +296,9 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   const logger = isLogger(opts.logger) ? opts.logger : pino({ name: 'threadstate', level: process.env.THREADSTATE_LOG_LEVEL ?? 'info', ...opts.logger });
   if (opts.deadlockDetection !== undefined && typeof opts.deadlockDetection !== 'boolean') throw new InvalidArgumentError('createSystem: deadlockDetection must be a boolean');
   const perThread = opts.maxActorsPerThread ?? 1 << 18;
-  if (!Number.isInteger(perThread) || perThread < 1 || perThread > 1 << 24) throw new InvalidArgumentError(`createSystem: maxActorsPerThread must be an integer from 1 to ${1 << 24}`);
+  if (!Number.isInteger(perThread) || perThread < 1 || perThread * (workers + 1) > MAX_SLOTS) {
+    throw new InvalidArgumentError(`createSystem: maxActorsPerThread must be an integer from 1 to ${Math.floor(MAX_SLOTS / (workers + 1))} (with ${workers} workers)`);
+  }
   const system = new ActorSystem({
     waitGraph: opts.deadlockDetection === false ? null : createWaitGraph(workers + 1, perThread),
     logger,

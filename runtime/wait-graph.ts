@@ -14,6 +14,13 @@
 export const EDGES_PER_ACTOR = 4;
 const NAME_BYTES = 48; // 2 bytes of length + up to 46 bytes of UTF-8
 const MAX_WALK = 4096;
+/** Slots are 24-bit; an edge cell holds (callee slot + 1) plus a 7-bit tag of the call that set it,
+ *  so a late `leave` clears only its own edge. */
+export const MAX_SLOTS = 1 << 24;
+const SLOT_MASK = 0xffffff;
+/** A ref's slot key: generation × 2^32 + slot. A slot reused by another actor has a new generation,
+ *  so a stale ref's key no longer matches and its calls go unchecked (never misattributed). */
+const GEN = 2 ** 32;
 
 export interface WaitGraphLayout {
   buffer: SharedArrayBuffer;
@@ -23,7 +30,7 @@ export interface WaitGraphLayout {
 }
 
 export function createWaitGraph(threads: number, perThread: number): WaitGraphLayout {
-  const bytes = threads * perThread * (EDGES_PER_ACTOR * 4 + NAME_BYTES);
+  const bytes = threads * perThread * (EDGES_PER_ACTOR * 4 + 4 + NAME_BYTES);
   return { buffer: new SharedArrayBuffer(bytes), perThread, threads };
 }
 
@@ -32,7 +39,9 @@ const decoder = new TextDecoder();
 
 export class WaitGraph {
   private readonly edges: Int32Array;
+  private readonly gens: Int32Array;
   private readonly names: Uint8Array;
+  private tag = 0;
   private readonly first: number;
   private readonly end: number;
   private next: number;
@@ -49,10 +58,26 @@ export class WaitGraph {
   ) {
     const total = layout.threads * layout.perThread;
     this.edges = new Int32Array(layout.buffer, 0, total * EDGES_PER_ACTOR);
-    this.names = new Uint8Array(layout.buffer, total * EDGES_PER_ACTOR * 4, total * NAME_BYTES);
+    this.gens = new Int32Array(layout.buffer, total * EDGES_PER_ACTOR * 4, total);
+    this.names = new Uint8Array(layout.buffer, total * (EDGES_PER_ACTOR * 4 + 4), total * NAME_BYTES);
     this.first = thread * layout.perThread;
     this.end = this.first + layout.perThread;
     this.next = this.first;
+    // A replacement shard inherits a dead one's range: its edges mean nothing now. (Generations
+    // are kept, and bumped on every allocation, so the dead actors' refs stay stale.)
+    this.edges.fill(0, this.first * EDGES_PER_ACTOR, this.end * EDGES_PER_ACTOR);
+  }
+
+  /** The slot a ref's key names, if that actor still holds it; -1 otherwise. */
+  slotOf(key: number): number {
+    if (key < 0) return -1;
+    const slot = key % GEN;
+    return Atomics.load(this.gens, slot) === Math.floor(key / GEN) ? slot : -1;
+  }
+
+  /** The key a ref carries for `slot` (its current generation). */
+  keyOf(slot: number): number {
+    return slot < 0 ? -1 : Atomics.load(this.gens, slot) * GEN + slot;
   }
 
   /** A slot for a new actor, its name recorded; -1 when this thread's range is full. */
@@ -71,6 +96,8 @@ export class WaitGraph {
       this.free.splice(0, this.freeHead);
       this.freeHead = 0;
     }
+    for (let j = 0; j < EDGES_PER_ACTOR; j++) Atomics.store(this.edges, slot * EDGES_PER_ACTOR + j, 0);
+    Atomics.add(this.gens, slot, 1);
     const at = slot * NAME_BYTES;
     const { written } = encoder.encodeInto(id, this.names.subarray(at + 2, at + NAME_BYTES));
     this.names[at] = written & 0xff;
@@ -81,7 +108,14 @@ export class WaitGraph {
   release(slot: number): void {
     if (slot < 0) return;
     for (let j = 0; j < EDGES_PER_ACTOR; j++) Atomics.store(this.edges, slot * EDGES_PER_ACTOR + j, 0);
+    Atomics.add(this.gens, slot, 1); // refs to the stopped actor are stale from now on
     this.free.push(slot);
+  }
+
+  /** The value an edge cell holds: callee slot + 1, tagged with this call. */
+  private edgeValue(callee: number): number {
+    this.tag = (this.tag + 1) & 0x7f;
+    return this.tag * (SLOT_MASK + 1) + callee + 1;
   }
 
   /**
@@ -99,9 +133,10 @@ export class WaitGraph {
       }
     }
     if (cell < 0) return -1; // more calls in flight than cells: this one goes unchecked
-    Atomics.store(this.edges, cell, callee + 1);
+    const value = this.edgeValue(callee);
+    Atomics.store(this.edges, cell, value);
     const cycle = this.findPath(callee, caller);
-    if (cycle === null) return cell;
+    if (cycle === null) return cell * 128 + (value >>> 24); // the cell, and the tag to clear it by
     Atomics.store(this.edges, cell, 0);
     return [caller, ...cycle];
   }
@@ -116,8 +151,9 @@ export class WaitGraph {
     const base = caller * EDGES_PER_ACTOR;
     for (let j = 0; j < EDGES_PER_ACTOR; j++) {
       if (edges[base + j] === 0) {
-        edges[base + j] = callee + 1;
-        return base + j;
+        const value = this.edgeValue(callee);
+        edges[base + j] = value;
+        return (base + j) * 128 + (value >>> 24);
       }
     }
     return -1;
@@ -130,12 +166,12 @@ export class WaitGraph {
   }
 
   /**
-   * Clears the edge `enter` recorded. (Should the caller have died, its slot been reused and its
-   * call settle only then, this clears the new owner's edge: a cycle through it might then go
-   * unseen until that owner's next call — a miss, never a false report.)
+   * Clears the edge `enter` recorded (`ticket`: the cell and the call's tag), unless the cell
+   * now holds another call's edge — the caller's handler settled and a later call reused it.
    */
-  leave(cell: number): void {
-    Atomics.store(this.edges, cell, 0);
+  leave(ticket: number, callee: number): void {
+    const cell = Math.floor(ticket / 128);
+    Atomics.compareExchange(this.edges, cell, (ticket % 128) * (SLOT_MASK + 1) + callee + 1, 0);
   }
 
   /** A path of waits from `from` to `to` (excluding `to`), or null. Depth-first, bounded. */
@@ -143,14 +179,15 @@ export class WaitGraph {
     const edges = this.edges;
     // Fast path: the callee waits for nobody.
     const b = from * EDGES_PER_ACTOR;
-    if (Atomics.load(edges, b) === 0 && Atomics.load(edges, b + 1) === 0 && Atomics.load(edges, b + 2) === 0 && Atomics.load(edges, b + 3) === 0) return null;
+    if ((Atomics.load(edges, b) | Atomics.load(edges, b + 1) | Atomics.load(edges, b + 2) | Atomics.load(edges, b + 3)) === 0) return null;
     const parent = new Map<number, number>([[from, -1]]);
     const stack = [from];
     while (stack.length > 0 && parent.size < MAX_WALK) {
       const x = stack.pop() as number;
       for (let j = 0; j < EDGES_PER_ACTOR; j++) {
-        const y = Atomics.load(edges, x * EDGES_PER_ACTOR + j) - 1;
-        if (y < 0) continue;
+        const v = Atomics.load(edges, x * EDGES_PER_ACTOR + j);
+        if (v === 0) continue;
+        const y = (v & SLOT_MASK) - 1;
         if (y === to) {
           const path: number[] = [];
           for (let p = x; p !== -1; p = parent.get(p) as number) path.push(p);
