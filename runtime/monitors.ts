@@ -44,12 +44,14 @@ export class Monitors {
   /** watcher id → its tags (so a stopping watcher's monitors go without a scan). */
   private readonly byWatcher = new Map<string, Set<string>>();
   private nextTag = 0;
+  /** Tags name this thread's incarnation too: a replacement shard starts counting again. */
+  private readonly incarnation = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
   constructor(private readonly host: MonitorHost) {}
 
   /** A local watcher starts watching `target`, which lives on `thread`. Returns the tag. */
   monitor(watcher: Actor, target: string, thread: number): string {
-    const tag = `${this.host.self}:${++this.nextTag}`;
+    const tag = `${this.host.self}:${this.incarnation}:${++this.nextTag}`;
     this.placed.set(tag, { watcher: watcher.id, target, thread });
     let tags = this.byWatcher.get(watcher.id);
     if (tags === undefined) this.byWatcher.set(watcher.id, (tags = new Set()));

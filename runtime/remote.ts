@@ -150,9 +150,16 @@ export class Remote {
     this.links[this.mainThread]?.push(REC_EVENT, name, payload, 0, 0);
   }
 
-  sendReply(origin: number, callId: number, value: unknown): void {
+  /** The link to `thread` as it is now (a call's reply must go to the incarnation that asked). */
+  linkTo(thread: number): Link | null {
+    return this.links[thread] ?? null;
+  }
+
+  sendReply(origin: number, callId: number, value: unknown, via: Link | null = this.links[origin] ?? null): void {
     const link = this.links[origin];
-    if (link === null) return; // the caller's thread is gone
+    // The caller's thread is gone, or was replaced since the call came: call ids restart with a
+    // new incarnation, so a reply sent now would answer an unrelated call.
+    if (link === null || link !== via) return;
     try {
       checkTransferable(value, 'the reply');
     } catch (err) {
@@ -162,8 +169,10 @@ export class Remote {
     link.push(REC_REPLY, callId, value, 0, 0);
   }
 
-  sendError(origin: number, callId: number, error: unknown): void {
-    this.links[origin]?.push(REC_REPLY_ERR, callId, errorToPayload(error), 0, 0);
+  sendError(origin: number, callId: number, error: unknown, via: Link | null = this.links[origin] ?? null): void {
+    const link = this.links[origin];
+    if (link === null || link !== via) return;
+    link.push(REC_REPLY_ERR, callId, errorToPayload(error), 0, 0);
   }
 
   private track(pc: PendingCall, thread: number): void {
@@ -186,7 +195,7 @@ export class Remote {
           this.incoming(r[i + 2] as number, r[i + 1] as string, r[i + 3], undefined, false);
           break;
         case REC_CALL:
-          this.incoming(0, r[i + 1] as string, r[i + 2], new RemoteFrom(this, r[i + 4] as number, r[i + 3] as number), false);
+          this.incoming(0, r[i + 1] as string, r[i + 2], new RemoteFrom(this, r[i + 4] as number, r[i + 3] as number, this.linkTo(r[i + 4] as number)), false);
           break;
         case REC_REPLY:
           this.calls.get(r[i + 1] as number)?.resolve(r[i + 2]);
@@ -195,10 +204,10 @@ export class Remote {
           this.calls.get(r[i + 1] as number)?.reject(payloadToError(r[i + 2] as ErrorPayload));
           break;
         case REC_STOP:
-          this.incoming(0, r[i + 1] as string, r[i + 2], new RemoteFrom(this, r[i + 4] as number, r[i + 3] as number), true);
+          this.incoming(0, r[i + 1] as string, r[i + 2], new RemoteFrom(this, r[i + 4] as number, r[i + 3] as number, this.linkTo(r[i + 4] as number)), true);
           break;
         case REC_CONTROL:
-          this.runControl(r[i + 1] as string, r[i + 2], new RemoteFrom(this, r[i + 4] as number, r[i + 3] as number));
+          this.runControl(r[i + 1] as string, r[i + 2], new RemoteFrom(this, r[i + 4] as number, r[i + 3] as number, link));
           break;
         case REC_EVENT:
           this.onEvent?.(r[i + 1] as string, r[i + 2]);
@@ -282,6 +291,8 @@ export class RemoteFrom extends ReplyHandle {
     private readonly remote: Remote,
     readonly origin: number,
     readonly callId: number,
+    /** The link to the caller's thread when the call arrived. */
+    private readonly via: Link | null,
   ) {
     super();
   }
@@ -296,7 +307,7 @@ export class RemoteFrom extends ReplyHandle {
     if (this.done) return false;
     this.done = true;
     this.untake();
-    this.remote.sendReply(this.origin, this.callId, value);
+    this.remote.sendReply(this.origin, this.callId, value, this.via);
     return true;
   }
 
@@ -304,7 +315,7 @@ export class RemoteFrom extends ReplyHandle {
     if (this.done) return false;
     this.done = true;
     this.untake();
-    this.remote.sendError(this.origin, this.callId, error);
+    this.remote.sendError(this.origin, this.callId, error, this.via);
     return true;
   }
 }
