@@ -79,6 +79,8 @@ export class ShardPool {
   private readonly beats = new Int32Array(this.heartbeat);
   private readonly directory = new Map<string, DirectoryEntry>();
   private readonly reserved = new Set<string>();
+  /** Ids whose actor stopped before their spawn's answer reached this thread. */
+  private readonly stoppedEarly = new Set<string>();
   private readonly wanted = new Set<string>();
   private readonly readyWaiters = new Map<number, (ok: boolean) => void>();
   private watchdogTimer: NodeJS.Timeout | null = null;
@@ -216,7 +218,14 @@ export class ShardPool {
     } finally {
       this.reserved.delete(id);
     }
-    this.directory.set(id, { shard, slot, machine: req.name, key: req.key, opts: { ...opts, id } });
+    // The actor may already have stopped (its stop event overtook the spawn's answer): then it
+    // has no place in the directory.
+    if (this.stoppedEarly.delete(id)) {
+      if (moved) {
+        r.placement.unplace(id);
+        r.broadcastNote('unplace', id, null);
+      }
+    } else this.directory.set(id, { shard, slot, machine: req.name, key: req.key, opts: { ...opts, id } });
     return this.o.host.refAt(id, shard, slot);
   }
 
@@ -288,7 +297,10 @@ export class ShardPool {
     const p = payload as { id?: string; reason?: unknown };
     if ('reason' in p) p.reason = reasonFromWire(p.reason);
     const stopped = name === 'stop' && typeof p.id === 'string';
-    if (stopped) this.forget(p.id as string);
+    if (stopped) {
+      if (this.reserved.has(p.id as string)) this.stoppedEarly.add(p.id as string);
+      this.forget(p.id as string);
+    }
     (this.o.emit as (n: string, ...a: unknown[]) => void)(name, p);
     if (stopped) this.o.exited(p.id as string, p.reason);
   }

@@ -68,6 +68,8 @@ export class Supervisor {
   private status: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
   private exitListeners: ((reason: unknown) => void)[] = [];
   private dynamicCount = 0;
+  /** simple_one_for_one restarts under way (they run outside the queue). */
+  private readonly inFlight = new Set<Promise<unknown>>();
   readonly ref: SupervisorRef;
 
   constructor(
@@ -82,21 +84,25 @@ export class Supervisor {
     return this.status === 'running' || this.status === 'starting';
   }
 
-  /** Starts the children in order. If one fails, those started are stopped (newest first) and the start rejects. */
-  async start(): Promise<void> {
-    for (const spec of this.spec.children) {
-      const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
-      try {
-        await this.startChildProcess(c);
-      } catch (err) {
-        this.status = 'stopping';
-        await this.terminateAll();
-        this.status = 'stopped';
-        throw new SupervisorError('start_failed', `supervisor '${this.id}': child '${spec.id}' failed to start: ${describeReason(err)}`, { cause: err });
+  /** Starts the children in order. If one fails, those started are stopped (newest first) and the start rejects.
+   *  It runs as the supervisor's first job: an exit during the start is handled right after it. */
+  start(): Promise<void> {
+    return this.serialize(async () => {
+      for (const spec of this.spec.children) {
+        const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
+        this.children.push(c);
+        try {
+          await this.startChildProcess(c);
+        } catch (err) {
+          this.remove(c);
+          this.status = 'stopping';
+          await this.terminateAll();
+          this.status = 'stopped';
+          throw new SupervisorError('start_failed', `supervisor '${this.id}': child '${spec.id}' failed to start: ${describeReason(err)}`, { cause: err });
+        }
       }
-      this.children.push(c);
-    }
-    this.status = 'running';
+      this.status = 'running';
+    });
   }
 
   onExit(listener: (reason: unknown) => void): void {
@@ -107,18 +113,33 @@ export class Supervisor {
 
   private async startChildProcess(c: Child): Promise<void> {
     const spec = c.spec;
-    let instance: Instance;
     if (isSupervisorSpec(spec)) {
       const sup = new Supervisor(spec, this.port);
+      const instance: Instance = { kind: 'supervisor', sup };
       await sup.start();
-      instance = { kind: 'supervisor', sup };
       sup.onExit((reason) => this.childExited(c, instance, reason));
-    } else {
-      const { restart: _r, shutdown: _s, significant: _g, backoff: _b, ...spawnOpts } = spec.opts;
-      const ref = await this.port.spawn(spec.machine, { ...spawnOpts, id: spec.id });
-      instance = { kind: 'worker', ref };
-      c.unwatch = this.port.watch(spec.id, (reason) => this.childExited(c, instance, reason));
+      this.markRunning(c, instance);
+      return;
     }
+    // The watch goes in before the spawn: a child may die before the spawn's answer is read.
+    const { restart: _r, shutdown: _s, significant: _g, backoff: _b, ...spawnOpts } = spec.opts;
+    const instance: { kind: 'worker'; ref: ActorRef } = { kind: 'worker', ref: null as unknown as ActorRef };
+    c.instance = instance;
+    c.status = 'running';
+    c.unwatch = this.port.watch(spec.id, (reason) => this.childExited(c, instance, reason));
+    try {
+      instance.ref = await this.port.spawn(spec.machine, { ...spawnOpts, id: spec.id });
+    } catch (err) {
+      c.unwatch?.();
+      c.unwatch = null;
+      if (c.instance === instance) c.instance = null;
+      c.status = 'terminated';
+      throw err;
+    }
+    c.startedAt = this.port.now();
+  }
+
+  private markRunning(c: Child, instance: Instance): void {
     c.instance = instance;
     c.status = 'running';
     c.startedAt = this.port.now();
@@ -189,7 +210,8 @@ export class Supervisor {
       // Dynamic children are independent: their restarts need not wait for each other, so a
       // shard's worth of them comes back in parallel rather than one round trip at a time.
       c.status = 'restarting';
-      void this.restartWithRetries(c, reason);
+      const restart = this.restartWithRetries(c, reason).finally(() => this.inFlight.delete(restart));
+      this.inFlight.add(restart);
       return;
     }
     if (delay === 0) {
@@ -211,6 +233,10 @@ export class Supervisor {
       c.restarts++;
       try {
         await this.startChildProcess(c);
+        if (this.status !== 'running') {
+          await this.terminateChild(c); // the supervisor stopped while this restart was under way
+          return false;
+        }
         this.port.report('restart', { supervisor: this.id, id: c.spec.id, reason });
         return true;
       } catch (err) {
@@ -245,6 +271,7 @@ export class Supervisor {
   }
 
   private async terminateAll(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
     const running = [...this.children].reverse().filter((c) => c.status === 'running' || c.status === 'restarting');
     if (this.spec.flags.strategy === 'simple_one_for_one') await Promise.all(running.map((c) => this.terminateChild(c)));
     else for (const c of running) await this.terminateChild(c);

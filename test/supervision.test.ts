@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { child, SupervisorError, supervisor, type ActorSystem, type RestartEvent, type StopEvent } from 'threadstate';
 import { testSystem } from './helpers.js';
-import { member, stubborn } from './fixtures/supervision.js';
+import { instantCrash, instantQuit, member, stubborn } from './fixtures/supervision.js';
 
 let systems: ActorSystem[] = [];
 afterEach(async () => {
@@ -231,6 +231,28 @@ describe.each([0, 2])('supervision (workers: %i)', (workers) => {
     const fine = await pool.startChild({ ok: true });
     expect(await system.ref(fine.id).call('args')).toEqual({ ok: true });
     expect(pool.countChildren().active).toBe(1);
+  });
+
+  it('a child that crashes the moment it starts is seen: restarted until intensity runs out, then escalation', async () => {
+    const system = await sys(workers);
+    const restarts: string[] = [];
+    const downs: string[] = [];
+    system.on('restart', (r) => restarts.push(r.id));
+    system.on('supervisorDown', (d) => downs.push(d.supervisor));
+    const root = await system.start(supervisor('root', { strategy: 'one_for_one', intensity: 3, period: 60_000 }, [child('flash', instantCrash)]));
+    for (let i = 0; i < 100 && downs.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(restarts).toEqual(['flash', 'flash', 'flash']);
+    expect(downs).toEqual(['root']);
+    expect(root.running).toBe(false);
+    expect(system.has('flash')).toBe(false);
+  });
+
+  it('an actor that stops before its spawn is answered leaves no trace: its id is free again', async () => {
+    const system = await sys(workers);
+    await system.spawn(instantQuit, { id: 'q' });
+    for (let i = 0; i < 50 && system.has('q'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(system.has('q')).toBe(false);
+    await expect(system.spawn(member, { id: 'q' })).resolves.toBeDefined();
   });
 
   it('backoff delays a restart, exponentially, off by default', async () => {
