@@ -103,10 +103,9 @@ class Transition {
   postpone = false;
   /** nextEvent events as kind/msg pairs, in action order. */
   inserted: unknown[] | null = null;
-  /** State and named timeout actions, applied in order (so the last of a kind wins). */
+  /** Timeout actions (event, state, named; set, cancel, update), applied in order: the last of a
+   *  kind wins, and zero timeouts queue in action order. */
   timeouts: Action[] | null = null;
-  /** The last event-timeout action (set, cancel or update): applied after everything else. */
-  eventTimeout: Action | null = null;
   receipts: Action[] | null = null;
 }
 
@@ -436,13 +435,8 @@ export class Actor implements Runnable, CallHolder {
           (tx.inserted ??= []).push(a.a, a.b);
           break;
         case A_EVENT_TIMEOUT:
-          tx.eventTimeout = a;
-          break;
         case A_CANCEL_TIMEOUT:
         case A_UPDATE_TIMEOUT:
-          if (a.a === 'timeout') tx.eventTimeout = a;
-          else (tx.timeouts ??= []).push(a);
-          break;
         case A_STATE_TIMEOUT:
         case A_GENERIC_TIMEOUT:
           (tx.timeouts ??= []).push(a);
@@ -468,7 +462,6 @@ export class Actor implements Runnable, CallHolder {
     if (tx !== null) {
       if (tx.inserted !== null) this.mailbox().insertFront(tx.inserted);
       if (tx.timeouts !== null) for (const a of tx.timeouts) this.applyTimeout(a);
-      if (tx.eventTimeout !== null) this.applyEventTimeout(tx.eventTimeout);
       if (tx.receipts !== null) for (const a of tx.receipts) this.env.onReceipt(this, a.a as string, a.b, this.curKind);
     }
     if (changed) this.env.onTransition(this, oldState, this.curKind);
@@ -491,6 +484,13 @@ export class Actor implements Runnable, CallHolder {
 
   private applyTimeout(a: Action): void {
     switch (a.type) {
+      case A_EVENT_TIMEOUT:
+        // Inserted or postponed events queued ahead would cancel it at once: it is not armed.
+        // (Messages still in the mailbox do not stop a zero event timeout: it comes first.)
+        if (this.insertedAhead()) {
+          if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
+        } else this.eventTimer = this.setTimer(this.eventTimer, EVENT_TIMEOUT, undefined, a.b as number, a.c, a.d as number | undefined);
+        break;
       case A_STATE_TIMEOUT:
         this.stateTimer = this.setTimer(this.stateTimer, STATE_TIMEOUT, undefined, a.b as number, a.c, a.d as number | undefined);
         break;
@@ -503,29 +503,33 @@ export class Actor implements Runnable, CallHolder {
         break;
       }
       case A_CANCEL_TIMEOUT: {
-        const t = a.a === 'state_timeout' ? this.stateTimer : (this.namedTimers?.get(a.a as string) ?? null);
+        const t = this.timerNamed(a.a as string);
         if (t !== null) this.cancelTimer(t);
         break;
       }
       case A_UPDATE_TIMEOUT: {
-        const isState = a.a === 'state_timeout';
-        const t = isState ? this.stateTimer : (this.namedTimers?.get(a.a as string) ?? null);
+        const which = a.a as string;
+        const t = this.timerNamed(which);
         if (t !== null) t.msg = a.b;
-        else if (isState) this.stateTimer = this.setTimer(null, STATE_TIMEOUT, undefined, 0, a.b, undefined);
-        else (this.namedTimers ??= new Map()).set(a.a as string, this.setTimer(null, GENERIC_TIMEOUT, a.a as string, 0, a.b, undefined) as ActorTimer);
+        else if (which === 'timeout') {
+          if (!this.insertedAhead()) this.eventTimer = this.setTimer(null, EVENT_TIMEOUT, undefined, 0, a.b, undefined);
+        } else if (which === 'state_timeout') this.stateTimer = this.setTimer(null, STATE_TIMEOUT, undefined, 0, a.b, undefined);
+        else (this.namedTimers ??= new Map()).set(which, this.setTimer(null, GENERIC_TIMEOUT, which, 0, a.b, undefined) as ActorTimer);
         break;
       }
     }
   }
 
-  /** The event timeout is armed last, and only if no event is queued: any event would cancel it. */
-  private applyEventTimeout(a: Action): void {
-    if (a.type === A_CANCEL_TIMEOUT) return; // already cancelled by the event being handled
-    const ms = a.type === A_UPDATE_TIMEOUT ? 0 : (a.b as number);
-    const msg = a.type === A_UPDATE_TIMEOUT ? a.b : a.c;
-    const at = a.type === A_UPDATE_TIMEOUT ? undefined : (a.d as number | undefined);
-    if (this.mbox !== null && this.mbox.hasEvents()) return;
-    this.eventTimer = this.setTimer(this.eventTimer, EVENT_TIMEOUT, undefined, ms, msg, at);
+  private timerNamed(which: string): ActorTimer | null {
+    if (which === 'timeout') return this.eventTimer;
+    if (which === 'state_timeout') return this.stateTimer;
+    return this.namedTimers?.get(which) ?? null;
+  }
+
+  /** Whether inserted (nextEvent) or re-queued postponed events wait ahead of everything. */
+  private insertedAhead(): boolean {
+    const inserted = this.mbox?.inserted;
+    return inserted !== undefined && inserted !== null && inserted.size > 0;
   }
 
   /** Replaces timer `old` (re-arming restarts it). Infinity arms nothing; 0 queues a zero timeout. */

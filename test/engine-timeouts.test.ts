@@ -57,15 +57,24 @@ describe.each(WORKERS)('timeouts (workers: %i)', (workers) => {
       expect(await system.timeoutsOf(ref.id)).toEqual([]);
     });
 
-    it('is not armed when events are already queued, and 0 ms fires only on an empty queue', async () => {
+    it('0 ms fires before messages not yet handled; an inserted event ahead, or an earlier zero timeout, cancels it', async () => {
       const { system, ref, log } = await setup();
       ref.cast({ actions: [plan.eventTimeout(0, 'zero')] });
-      ref.cast({ tag: 'next' }); // queued: the zero event timeout must not fire
+      ref.cast({ tag: 'next' }); // still in the mailbox: the zero event timeout comes first
       await system.clock.advance(0);
-      expect(await log()).toEqual(['next@0']);
-      ref.cast({ actions: [plan.eventTimeout(0, 'zero')] }); // nothing queued now: fires at once
+      expect(await log()).toEqual(['timeout:zero@0', 'next@0']);
+      // An inserted event is handled first, and, being an event, cancels the event timeout.
+      ref.cast({ actions: [plan.eventTimeout(0, 'cancelled'), plan.nextEvent('internal', { tag: 'inserted' })] });
       await system.clock.advance(0);
-      expect(await log()).toEqual(['next@0', 'timeout:zero@0']);
+      expect((await log()).slice(2)).toEqual(['inserted@0']);
+      // Zero timeouts queue in action order: one set before it fires first and cancels it …
+      ref.cast({ actions: [plan.stateTimeout(0, 'st0'), plan.eventTimeout(0, 'lost')] });
+      await system.clock.advance(0);
+      expect((await log()).slice(3)).toEqual(['state_timeout:st0@0']);
+      // … one set after it does not.
+      ref.cast({ actions: [plan.eventTimeout(0, 'ev0'), plan.stateTimeout(0, 'st1')] });
+      await system.clock.advance(0);
+      expect((await log()).slice(4)).toEqual(['timeout:ev0@0', 'state_timeout:st1@0']);
     });
   });
 
