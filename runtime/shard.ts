@@ -144,7 +144,10 @@ export async function runShard(task: ShardTask): Promise<string> {
         break;
       case 'mon:monitor': {
         const m = a as { target: string; tag: string; thread: number; watcher: string };
-        host.monitors.watch(m.target, m.tag, m.thread, m.watcher);
+        // Not here, but placed elsewhere (the watcher's hint was stale): forwarded, as calls are.
+        const elsewhere = host.actors.has(m.target) ? undefined : r.placement.override(m.target);
+        if (elsewhere !== undefined && elsewhere !== r.self && !r.down.has(elsewhere)) r.note(elsewhere, 'mon:monitor', m, null);
+        else host.monitors.watch(m.target, m.tag, m.thread, m.watcher);
         break;
       }
       case 'mon:demonitor': {
