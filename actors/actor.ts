@@ -130,6 +130,8 @@ export class Actor implements Runnable, CallHolder {
   slot = -1;
   /** Wait-for edges this actor's current handler has recorded (calls it made). */
   waits = 0;
+  /** Whether its id is recorded in the wait graph (done before its first wait). */
+  named = false;
   private stopWaiters: (() => void)[] | null = null;
   // The event being handled (kind -1: none, i.e. the initial transition).
   curKind = -1;

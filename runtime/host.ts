@@ -267,6 +267,10 @@ export class ActorHost implements RefRouter {
     if (caller !== null && this.graph !== null && caller.slot >= 0) {
       calleeSlot = target !== null ? target.slot : this.graph.slotOf(ref[SLOT]);
       if (calleeSlot >= 0) {
+        if (!caller.named) {
+          this.graph.name(caller.slot, caller.id);
+          caller.named = true;
+        }
         // An actor waits for others only from inside a handler: a callee here that is not in
         // one cannot close a cycle, so the walk is skipped.
         if (target !== null && !target.busy) cell = this.graph.enterQuiet(caller.slot, calleeSlot);

@@ -80,7 +80,7 @@ export class WaitGraph {
     return slot < 0 ? -1 : Atomics.load(this.gens, slot) * GEN + slot;
   }
 
-  /** A slot for a new actor, its name recorded; -1 when this thread's range is full. */
+  /** A slot for a new actor; -1 when this thread's range is full. */
   allocate(id: string): number {
     let slot: number;
     if (this.freeHead < this.free.length) slot = this.free[this.freeHead++] as number;
@@ -96,13 +96,19 @@ export class WaitGraph {
       this.free.splice(0, this.freeHead);
       this.freeHead = 0;
     }
-    for (let j = 0; j < EDGES_PER_ACTOR; j++) Atomics.store(this.edges, slot * EDGES_PER_ACTOR + j, 0);
-    Atomics.add(this.gens, slot, 1);
+    // Its cells are clear already (release, or a range cleared at start). Only this thread writes
+    // the generation; other threads read it after message passing has published it.
+    this.gens[slot] = (this.gens[slot] as number) + 1;
+    void id; // the name is written when the actor first waits (see name): spawning stays cheap
+    return slot;
+  }
+
+  /** Records an actor's id for its slot (before its first wait: cycles are named from these). */
+  name(slot: number, id: string): void {
     const at = slot * NAME_BYTES;
     const { written } = encoder.encodeInto(id, this.names.subarray(at + 2, at + NAME_BYTES));
     this.names[at] = written & 0xff;
     this.names[at + 1] = written >> 8;
-    return slot;
   }
 
   release(slot: number): void {
