@@ -165,7 +165,7 @@ export class ActorHost implements RefRouter {
     }
     if (this.stopping) throw new SystemShutdownError('spawn');
     const actor = new Actor(id, machine, this, capacity, opts);
-    if (this.graph !== null) actor.slot = this.graph.allocate(id);
+    if (this.graph !== null) actor.slot = this.graph.allocate();
     this.actors.set(id, actor);
     const ref = this.refFor(actor);
     actor.start(checked.state, checked.data, checked.actions);

@@ -81,7 +81,7 @@ export class WaitGraph {
   }
 
   /** A slot for a new actor; -1 when this thread's range is full. */
-  allocate(id: string): number {
+  allocate(): number {
     let slot: number;
     if (this.freeHead < this.free.length) slot = this.free[this.freeHead++] as number;
     else if (this.next < this.end) slot = this.next++;
@@ -99,7 +99,7 @@ export class WaitGraph {
     // Its cells are clear already (release, or a range cleared at start). Only this thread writes
     // the generation; other threads read it after message passing has published it.
     this.gens[slot] = (this.gens[slot] as number) + 1;
-    void id; // the name is written when the actor first waits (see name): spawning stays cheap
+    // The actor's name is written when it first waits (see `name`): spawning stays cheap.
     return slot;
   }
 
