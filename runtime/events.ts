@@ -11,6 +11,10 @@ export interface TransitionEvent {
   to: unknown;
   /** The kind of event that caused it ('init' for the first state). */
   event: EventLabel;
+  /** The message's type: its `type` field, the string itself, or its JavaScript type. */
+  type: string | null;
+  /** Epoch ms, on the system's clock. */
+  at: number;
 }
 
 export interface ReceiptEvent {
@@ -20,6 +24,8 @@ export interface ReceiptEvent {
   reason: string;
   meta: unknown;
   event: EventLabel;
+  type: string | null;
+  at: number;
 }
 
 export interface StopEvent {

@@ -388,12 +388,12 @@ export class ActorHost implements RefRouter {
 
   onTransition(actor: Actor, from: unknown, event: number): void {
     if (!this.events.wants('transition')) return;
-    this.events.emit('transition', { id: actor.id, machine: actor.machine.name, from, to: actor.state, event: event < 0 ? 'init' : kindName(event) });
+    this.events.emit('transition', { id: actor.id, machine: actor.machine.name, from, to: actor.state, event: event < 0 ? 'init' : kindName(event), type: messageType(event, actor.curMsg), at: this.scheduler.clock.wallNow() });
   }
 
   onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void {
     if (!this.events.wants('receipt')) return;
-    this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: event < 0 ? 'init' : kindName(event) });
+    this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: event < 0 ? 'init' : kindName(event), type: messageType(event, actor.curMsg), at: this.scheduler.clock.wallNow() });
   }
 
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void {
@@ -442,6 +442,14 @@ export class ActorHost implements RefRouter {
     }
     clearTimeout(timer);
   }
+}
+
+/** A receipt's event type: a message's `type` field, the message if it is a short string, or its JavaScript type. */
+function messageType(event: number, msg: unknown): string | null {
+  if (event < 0) return null;
+  if (typeof msg === 'string') return msg.length <= 64 ? msg : 'string';
+  if (typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string') return (msg as { type: string }).type;
+  return msg === null ? 'null' : typeof msg;
 }
 
 /** Validates what `init` returned. */

@@ -26,6 +26,8 @@ export type { ActorContext } from '../actors/context.js';
 export { createSystem, ActorSystem } from './system.js';
 export type { SystemOptions, SystemClock } from './system.js';
 export { ActorRef } from './ref.js';
+export { JournalError } from './journal.js';
+export type { Receipt } from './journal.js';
 export type { CallOptions } from './ref.js';
 export { Request, RequestSet } from './request.js';
 export type { RequestStatus, WaitOptions, Settled } from './request.js';

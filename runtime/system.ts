@@ -9,7 +9,8 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Machine } from '../actors/machine.js';
 import { type Clock, RealClock, VirtualClock } from './clock.js';
 import { InvalidArgumentError, SystemShutdownError } from './errors.js';
-import type { SystemEventMap } from './events.js';
+import type { ReceiptEvent, SystemEventMap, TransitionEvent } from './events.js';
+import { Journal, type Receipt, type ReceiptInput } from './journal.js';
 import { ActorHost, DEFAULT_CALL_TIMEOUT } from './host.js';
 import type { ActorRef } from './ref.js';
 import { Remote } from './remote.js';
@@ -25,7 +26,8 @@ export interface SystemOptions {
   /** Shard threads (worker threads hosting actors). 0 runs every actor on the calling thread.
    *  Default: the number of CPUs. */
   workers?: number;
-  /** Journal database path (the SQLite journal is not part of this build yet). */
+  /** The SQLite journal of receipts: a file path, or ':memory:'. Without it, no receipts are kept
+   *  (they are still emitted as `transition` and `receipt` events). */
   db?: string;
   /** A pino logger, or options for one. Default: pino at level 'info' (THREADSTATE_LOG_LEVEL overrides). */
   logger?: Logger | LoggerOptions;
@@ -65,6 +67,7 @@ type Internals = Required<Pick<SystemOptions, 'callTimeout' | 'terminateTimeout'
   workers: number;
   resourceLimits: ResourceLimits | undefined;
   waitGraph: WaitGraphLayout | null;
+  journal: Journal | null;
 };
 
 export class ActorSystem extends EventEmitter<SystemEventMap> {
@@ -79,6 +82,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
   private readonly exitWatchers = new Map<string, (reason: unknown) => void>();
   private readonly roots: Supervisor[] = [];
   private readonly scheduler: Scheduler;
+  private readonly journal: Journal | null;
 
   /** @internal use createSystem */
   constructor(opts: Internals) {
@@ -88,7 +92,14 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     this.shutdownTimeout = opts.shutdownTimeout;
     const scheduler = new Scheduler(opts.clock, (err) => this.logger.error({ err }, 'internal error in the scheduler'));
     this.scheduler = scheduler;
-    const emit = (name: string, ...payload: unknown[]): boolean => (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
+    const journal = opts.journal;
+    this.journal = journal;
+    if (journal !== null) journal.onError = (err) => this.logger.error({ err }, 'journal write failed');
+    const emit = (name: string, ...payload: unknown[]): boolean => {
+      if (journal !== null && (name === 'transition' || name === 'receipt')) journal.append(receiptOf(name, payload[0] as TransitionEvent & ReceiptEvent));
+      return (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
+    };
+    const journaled = (name: string): boolean => journal !== null && (name === 'transition' || name === 'receipt');
     const exited = (id: string, reason: unknown): void => this.exitWatchers.get(id)?.(reason);
     const layout = opts.waitGraph;
     const graph = layout === null ? null : new WaitGraph(layout, opts.workers, () => this.logger.warn('deadlock detection: no free slot on the main thread'));
@@ -96,7 +107,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       scheduler,
       graph,
       logger: opts.logger,
-      events: { wants: (name) => this.listenerCount(name) > 0, emit, exited },
+      events: { wants: (name) => journaled(name) || this.listenerCount(name) > 0, emit, exited },
       callTimeout: opts.callTimeout,
       terminateTimeout: opts.terminateTimeout,
       shards: Math.max(1, opts.workers),
@@ -126,6 +137,10 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       });
       host.spawner = (machine, spawnOpts) => pool.spawn(machine, spawnOpts);
       this.pool = pool;
+      if (journal !== null) {
+        pool.want('transition');
+        pool.want('receipt');
+      }
     }
     const clock = opts.clock;
     const pool = this.pool;
@@ -258,6 +273,21 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     return (await this.pool.inspect(id))?.timeouts ?? [];
   }
 
+  /** An actor's receipts from the journal, oldest first (needs the `db` option). */
+  async receipts(id: string, opts: { since?: number; limit?: number } = {}): Promise<Receipt[]> {
+    return this.needJournal('receipts').receipts(id, opts);
+  }
+
+  /** Checks an actor's hash chain: `{ ok: true }`, or where it breaks. */
+  async verifyReceipts(id: string): Promise<{ ok: true } | { ok: false; brokenAt: number; why: string }> {
+    return this.needJournal('verifyReceipts').verify(id);
+  }
+
+  private needJournal(what: string): Journal {
+    if (this.journal === null) throw new InvalidArgumentError(`${what}: this system has no journal (createSystem({ db }))`);
+    return this.journal;
+  }
+
   /** Stops every actor, one at a time, newest first, after their queued messages (each killed if it
    *  takes longer than shutdownTimeout), then closes the shards. Idempotent. */
   shutdown(): Promise<void> {
@@ -266,10 +296,17 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       for (const sup of [...this.roots].reverse()) await sup.stop('shutdown').catch((err: unknown) => this.logger.error({ err }, 'supervisor stop failed'));
       await this.host.shutdown(this.shutdownTimeout);
       if (this.pool !== null) await this.pool.shutdown();
+      this.journal?.close();
       this.logger.flush?.();
     })();
     return this.stopping;
   }
+}
+
+/** A transition or receipt event as a journal row. */
+function receiptOf(name: string, e: TransitionEvent & ReceiptEvent): ReceiptInput {
+  if (name === 'transition') return { actor: e.id, at: e.at, from: e.from, to: e.to, eventKind: e.event, eventType: e.type, reason: null, meta: undefined };
+  return { actor: e.id, at: e.at, from: e.state, to: e.state, eventKind: e.event, eventType: e.type, reason: e.reason, meta: e.meta };
 }
 
 /** A one-shot timer on the system's scheduler (virtual-clock aware). */
@@ -286,7 +323,7 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('createSystem: options must be an object');
   const workers = opts.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new InvalidArgumentError(`createSystem: workers must be an integer from 0 to 64, got ${String(opts.workers)}`);
-  if (opts.db !== undefined) throw new InvalidArgumentError('createSystem: the SQLite journal (db) is not part of this build yet');
+  if (opts.db !== undefined && (typeof opts.db !== 'string' || opts.db.length === 0)) throw new InvalidArgumentError('createSystem: db must be a file path or ":memory:"');
   if (opts.clock !== undefined && opts.clock !== 'real' && opts.clock !== 'virtual') throw new InvalidArgumentError(`createSystem: clock must be 'real' or 'virtual', got ${JSON.stringify(opts.clock)}`);
   const ms = (name: 'callTimeout' | 'terminateTimeout' | 'shutdownTimeout' | 'watchdog' | 'startTimeout', dflt: number): number => {
     const v = opts[name] ?? dflt;
@@ -299,7 +336,9 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   if (!Number.isInteger(perThread) || perThread < 1 || perThread * (workers + 1) > MAX_SLOTS) {
     throw new InvalidArgumentError(`createSystem: maxActorsPerThread must be an integer from 1 to ${Math.floor(MAX_SLOTS / (workers + 1))} (with ${workers} workers)`);
   }
+  const journal = opts.db === undefined ? null : new Journal(opts.db);
   const system = new ActorSystem({
+    journal,
     waitGraph: opts.deadlockDetection === false ? null : createWaitGraph(workers + 1, perThread),
     logger,
     clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
