@@ -194,10 +194,11 @@ describe.each(WORKERS)('system (workers: %i)', (workers) => {
       ref.cast(1); // no state change: no event
       expect(await ref.call('go')).toBe('went');
       await system.clock.advance(1000);
+      const start = system.clock.now() - 1000;
       expect(transitions).toEqual([
-        { id: 't', machine: 'counter', from: undefined, to: 'counting', event: 'init' },
-        { id: 't', machine: 'counter', from: 'counting', to: 'other', event: 'call' },
-        { id: 't', machine: 'counter', from: 'other', to: 'counting', event: 'state_timeout' },
+        { id: 't', machine: 'counter', from: undefined, to: 'counting', event: 'init', type: null, at: expect.any(Number) },
+        { id: 't', machine: 'counter', from: 'counting', to: 'other', event: 'call', type: 'go', at: expect.any(Number) },
+        { id: 't', machine: 'counter', from: 'other', to: 'counting', event: 'state_timeout', type: expect.any(String), at: start + 1000 },
       ]);
     });
 
