@@ -8,6 +8,7 @@
  *
  *   npm start
  */
+import { mkdirSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { ActorRef, child, createSystem, supervisor, SupervisorRef, type RestartEvent } from 'threadstate';
@@ -78,7 +79,11 @@ function profile(i: number): Omit<Tenant, 'billing' | 'quota' | 'entitlement'> {
 const t0 = performance.now();
 // Logs (warnings and errors: the injected crash) go to stderr; the report to stdout.
 const logger = pino({ level: 'warn' }, pino.destination({ dest: 2, sync: true }));
-const system = await createSystem({ workers: 2, logger });
+// Receipts go to the SQLite journal: a fresh file for each run of the example.
+const DB = 'data/service-bootstrap.db';
+mkdirSync('data', { recursive: true });
+for (const f of [DB, `${DB}-wal`, `${DB}-shm`]) rmSync(f, { force: true });
+const system = await createSystem({ workers: 2, logger, db: DB });
 
 // The events the report needs, recorded as they happen.
 const transitions = new Map<string, Map<string, number>>(); // machine -> "from→to (event)" -> count
@@ -330,8 +335,18 @@ for (const cycle of deadlocks) console.log(`  ${tenants[DEADLOCK_TENANT]!.name}:
 for (const line of deadlockStory) console.log(`  ${line}`);
 
 console.log('\nreceipts:');
-console.log(`  ${totalTransitions} transitions and ${[...receipts.values()].reduce((a, b) => a + b, 0)} explicit receipts (${[...receipts].map(([r, n]) => `${r} ${n}`).join(', ')}) were emitted as events only:`);
-console.log('  the SQLite journal (hash-chained receipts, persistent governors that resume their state after a restart) is the next milestone.');
+console.log(`  ${totalTransitions} transitions and ${[...receipts.values()].reduce((a, b) => a + b, 0)} explicit receipts (${[...receipts].map(([r, n]) => `${r} ${n}`).join(', ')})`);
+console.log(`  are in the journal ${DB} (SQLite, WAL, hash-chained per actor). For example:`);
+for (const id of [restarts[0]?.id, 'quota-1'].filter((x): x is string => x !== undefined)) {
+  const rows = await system.receipts(id);
+  const last = rows[rows.length - 1];
+  const check = await system.verifyReceipts(id);
+  if (last !== undefined) {
+    console.log(`  ${id}: ${rows.length} receipts; the last, #${last.seq}: ${JSON.stringify(last.from)} → ${JSON.stringify(last.to)} on ${last.event.kind}${last.event.type !== null ? ` '${last.event.type}'` : ''}; chain ${check.ok ? 'verifies' : `BROKEN at ${check.brokenAt}`}`);
+  }
+}
+console.log(`  read them: node dist/runtime/cli.js receipts ${DB} <actor-id>    check them all: node dist/runtime/cli.js verify ${DB}`);
+console.log('  (persistent governors that resume their state after a restart: the next milestone)');
 if (unexpected.length > 0) {
   console.log('\nunexpected:');
   for (const u of unexpected) console.log(`  ${u}`);
