@@ -19,7 +19,3 @@ const NAMES: readonly EventKind[] = ['call', 'cast', 'info', 'timeout', 'state_t
 export function kindName(kind: number): EventKind {
   return NAMES[kind] as EventKind;
 }
-
-export function isTimeoutKind(kind: number): boolean {
-  return kind === EVENT_TIMEOUT || kind === STATE_TIMEOUT || kind === GENERIC_TIMEOUT;
-}

@@ -30,10 +30,6 @@ export class Mailbox {
     return this.nextQueue() !== null;
   }
 
-  get incomingSize(): number {
-    return this.incoming === null ? 0 : this.incoming.size;
-  }
-
   /** A message or fired timer arrives. Capacity is the sender's check, not this queue's. */
   deliver(kind: number, msg: unknown, aux: unknown): void {
     (this.incoming ??= new EventQueue()).push(kind, msg, aux);

@@ -25,6 +25,7 @@ import { PendingCall } from './pending-call.js';
 import { ActorRef, CACHED, type CallOptions, type RefRouter, SHARD_HINT, SLOT } from './ref.js';
 import type { WaitGraph } from './wait-graph.js';
 import { Monitors } from './monitors.js';
+import { settlesWithin } from './within.js';
 import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
@@ -434,13 +435,10 @@ export class ActorHost implements RefRouter {
   }
 
   private async stopWithin(actor: Actor, timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    if ((await Promise.race([actor.requestStop('shutdown'), expired])) === 'timeout') {
+    if (!(await settlesWithin(actor.requestStop('shutdown'), timeoutMs))) {
       this.logger.warn({ actor: actor.id, timeoutMs }, 'actor did not stop in time at shutdown; killed');
       actor.kill('killed');
     }
-    clearTimeout(timer);
   }
 }
 

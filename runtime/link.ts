@@ -75,10 +75,4 @@ export class Link {
     this.closed = true;
     this.port.close();
   }
-
-  /** Lets the thread exit while this link is idle (main thread), or keeps it alive. */
-  ref(keep: boolean): void {
-    if (keep) this.port.ref();
-    else this.port.unref();
-  }
 }

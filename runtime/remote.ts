@@ -272,10 +272,6 @@ export class Remote {
     return { pending, sent, received };
   }
 
-  flushAll(): void {
-    for (const l of this.links) l?.flush();
-  }
-
   /** Closes every link; calls still in flight can never be answered now, so they fail. */
   closeAll(): void {
     for (let t = 0; t < this.links.length; t++) this.detach(t);

@@ -23,6 +23,7 @@ import type { ShardTask, SpawnRequest } from './shard.js';
 import type { WaitGraphLayout } from './wait-graph.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { checkTransferable, reasonFromWire } from './wire.js';
+import { settlesWithin } from './within.js';
 
 export interface ShardPoolOptions {
   shards: number;
@@ -437,14 +438,10 @@ export class ShardPool {
   private async stopOne(id: string, shard: number): Promise<void> {
     const pc = new PendingCall(id, Infinity, this.o.scheduler, null);
     this.o.remote.stop(shard, pc, id, 'shutdown');
-    const gone = pc.toPromise().catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.o.shutdownTimeout)));
-    if ((await Promise.race([gone, late])) === 'late') {
+    if (!(await settlesWithin(pc.toPromise(), this.o.shutdownTimeout))) {
       this.o.logger.warn({ actor: id, timeoutMs: this.o.shutdownTimeout }, 'actor did not stop in time at shutdown; killed');
       await this.kill(id, 'killed');
     }
-    clearTimeout(timer);
   }
 
   /**

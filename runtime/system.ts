@@ -18,6 +18,7 @@ import { Scheduler } from './scheduler.js';
 import { ShardPool } from './shard-pool.js';
 import type { SpawnOptions } from './spawn-options.js';
 import { TimerEntry } from './timer-heap.js';
+import { settlesWithin } from './within.js';
 import { createWaitGraph, MAX_SLOTS, WaitGraph, type WaitGraphLayout } from './wait-graph.js';
 import { isSupervisorSpec, SupervisorError, type SupervisorSpec } from '../supervisor/spec.js';
 import { Supervisor, type SupervisionPort, type SupervisorRef } from '../supervisor/supervisor.js';
@@ -205,13 +206,9 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       spawn: (machine, opts) => this.host.spawn(machine, opts),
       stop: async (id, reason, timeoutMs) => {
         if (!this.has(id)) return;
-        const gone = this.ref(id).stop(reason).catch(() => undefined);
-        if (timeoutMs === Infinity) return gone;
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-        if ((await Promise.race([gone, late])) === 'late') await this.kill(id, 'killed');
-        clearTimeout(timer);
-        await gone;
+        const gone = this.ref(id).stop(reason);
+        if (!(await settlesWithin(gone, timeoutMs))) await this.kill(id, 'killed');
+        await gone.catch(() => undefined);
       },
       kill: (id, reason) => this.kill(id, reason),
       watch: (id, onExit) => {

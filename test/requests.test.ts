@@ -6,6 +6,21 @@ import { ActorCrashedError, CallTimeoutError, NoProcError, Request, RequestSet }
 import { echo } from './fixtures/requests.js';
 import { rejection, settle, sharedSystem, WORKERS } from './helpers.js';
 
+/** Runs `body` and returns the unhandled promise rejections Node reported meanwhile. */
+async function unhandledRejectionsDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const listener = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+  process.on('unhandledRejection', listener);
+  try {
+    await body();
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  return unhandled;
+}
+
 describe.each(WORKERS)('requests (workers: %i)', (workers) => {
   const sys = sharedSystem(workers);
 
@@ -99,12 +114,7 @@ describe.each(WORKERS)('requests (workers: %i)', (workers) => {
     });
 
     it('an unawaited request that times out or fails causes no unhandled rejection', async () => {
-      const unhandled: unknown[] = [];
-      const listener = (reason: unknown): void => {
-        unhandled.push(reason);
-      };
-      process.on('unhandledRejection', listener);
-      try {
+      const unhandled = await unhandledRejectionsDuring(async () => {
         const system = sys();
         const ref = await system.spawn(echo);
         const timedOut = ref.sendRequest({ hold: 'forgotten' });
@@ -120,19 +130,12 @@ describe.each(WORKERS)('requests (workers: %i)', (workers) => {
         expect(timedOut.check().status).toBe('error');
         expect(noProc.check().status).toBe('error');
         expect(crashed.check().status).toBe('error');
-        expect(unhandled).toEqual([]);
-      } finally {
-        process.off('unhandledRejection', listener);
-      }
+      });
+      expect(unhandled).toEqual([]);
     });
 
     it('a wait({ timeout }) that gave up causes no unhandled rejection when the request later fails', async () => {
-      const unhandled: unknown[] = [];
-      const listener = (reason: unknown): void => {
-        unhandled.push(reason);
-      };
-      process.on('unhandledRejection', listener);
-      try {
+      const unhandled = await unhandledRejectionsDuring(async () => {
         const system = sys();
         const ref = await system.spawn(echo);
         const req = ref.sendRequest({ hold: 'y' }, { timeout: 1000 });
@@ -144,10 +147,8 @@ describe.each(WORKERS)('requests (workers: %i)', (workers) => {
         await settle(system, 5);
         await new Promise((r) => setTimeout(r, 20));
         expect(req.check().status).toBe('error');
-        expect(unhandled).toEqual([]);
-      } finally {
-        process.off('unhandledRejection', listener);
-      }
+      });
+      expect(unhandled).toEqual([]);
     });
   });
 
