@@ -30,6 +30,7 @@ import type { ActorRef } from '../runtime/ref.js';
 import type { WaitGraph } from '../runtime/wait-graph.js';
 import type { Runnable, Scheduler } from '../runtime/scheduler.js';
 import { TimerEntry } from '../runtime/timer-heap.js';
+import { checkTransferable } from '../runtime/wire.js';
 import { ActorContext, type ContextServices } from './context.js';
 import {
   CALL,
@@ -78,6 +79,11 @@ export interface ActorEnv extends ContextServices {
   readonly terminateTimeout: number;
   onTransition(actor: Actor, from: unknown, event: number): void;
   onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void;
+  /** A persistent actor's state, data or timers changed: its snapshot goes with its receipts.
+   *  False if it could not be encoded (the actor has then crashed). */
+  onSnapshot(actor: Actor): boolean;
+  /** A reply of a durable actor: sent now, or held until the actor's receipts are committed. */
+  durableReply(actor: Actor, handle: ReplyHandle, value: unknown): void;
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void;
   deadLetter(to: string, kind: number, msg: unknown, reason: string): void;
 }
@@ -107,6 +113,9 @@ class Transition {
    *  kind wins, and zero timeouts queue in action order. */
   timeouts: Action[] | null = null;
   receipts: Action[] | null = null;
+  /** Replies of a durable actor, as handle/value pairs: they go out once the transition is
+   *  recorded (and, under 'commit', committed), not at once. */
+  replies: unknown[] | null = null;
 }
 
 export class Actor implements Runnable, CallHolder {
@@ -137,6 +146,15 @@ export class Actor implements Runnable, CallHolder {
   curKind = -1;
   curMsg: unknown = undefined;
   curAux: unknown = undefined;
+  /** Durability (runtime/journal-client.ts: 0 none, 1 async, 2 commit) and, for the journal,
+   *  which incarnation of the id this is and the tag of its latest row. */
+  durability = 0;
+  incarnation = 0;
+  journalTag = 0;
+  /** Persistent: every change of state, data or timers is snapshotted. */
+  persistent = false;
+  /** Data when the current event was taken (a persistent actor snapshots when it changed). */
+  private turnData: unknown = undefined;
 
   constructor(
     readonly id: string,
@@ -154,6 +172,7 @@ export class Actor implements Runnable, CallHolder {
   start(state: unknown, data: unknown, actions: readonly Action[] | null): void {
     this.state = state;
     this.data = data;
+    this.turnData = undefined; // the initial snapshot is always written
     this.table = this.tableFor(state);
     this.env.onTransition(this, undefined, -1);
     let tx: Transition | null = null;
@@ -164,6 +183,36 @@ export class Actor implements Runnable, CallHolder {
     if (this.machine.hasEnter) this.enterState(tx, false, state);
     else this.finishTransition(tx, false, state);
     this.wake();
+  }
+
+  /**
+   * Takes up a persistent actor's last committed snapshot instead of running init: no receipt,
+   * no enter call. Its timers are re-armed at their deadlines; those already due fire at once,
+   * in deadline order (ties in the order they were armed).
+   */
+  resume(state: unknown, data: unknown, timers: readonly (readonly [number, string | null, number, unknown])[]): void {
+    this.state = state;
+    this.data = this.turnData = data;
+    this.table = this.tableFor(state);
+    const byDeadline = [...timers].sort((a, b) => a[2] - b[2]);
+    for (const [kind, name, at, msg] of byDeadline) {
+      const t = this.setTimer(null, kind, name ?? undefined, 0, msg, at);
+      if (kind === STATE_TIMEOUT) this.stateTimer = t;
+      else if (kind === EVENT_TIMEOUT) this.eventTimer = t;
+      else if (t !== null) (this.namedTimers ??= new Map()).set(name as string, t);
+    }
+    this.wake();
+  }
+
+  /** Armed timers as [kind, name, wall-clock deadline, msg], for a snapshot. */
+  timersForSnapshot(): [number, string | null, number, unknown][] {
+    const out: [number, string | null, number, unknown][] = [];
+    const clock = this.env.scheduler.clock;
+    const toWall = (t: ActorTimer): number => (t.index >= 0 ? t.deadline - clock.now() + clock.wallNow() : clock.wallNow());
+    if (this.stateTimer !== null) out.push([STATE_TIMEOUT, null, toWall(this.stateTimer), this.stateTimer.msg]);
+    if (this.eventTimer !== null) out.push([EVENT_TIMEOUT, null, toWall(this.eventTimer), this.eventTimer.msg]);
+    if (this.namedTimers !== null) for (const [name, t] of this.namedTimers) out.push([GENERIC_TIMEOUT, name, toWall(t), t.msg]);
+    return out;
   }
 
   // ---------------------------------------------------------------- delivery
@@ -226,6 +275,7 @@ export class Actor implements Runnable, CallHolder {
     // Any event cancels the event timeout.
     if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
     if (kind === CALL) (aux as ReplyHandle).takenBy(this);
+    this.turnData = this.data;
     this.curKind = kind;
     this.curMsg = msg;
     this.curAux = aux;
@@ -346,7 +396,10 @@ export class Actor implements Runnable, CallHolder {
       }
       changed = true;
     }
-    // 1. Actions in list order; replies go out now.
+    // A persistent actor's new state and data must fit in a snapshot, or the transition is
+    // refused before anything of it takes effect.
+    if (this.persistent && !this.storable(r, changed)) return;
+    // 1. Actions in list order; replies go out now (a durable actor's, once recorded).
     let tx: Transition | null = null;
     if (r.actions !== null) {
       tx = new Transition();
@@ -400,7 +453,10 @@ export class Actor implements Runnable, CallHolder {
       tx ??= new Transition();
       if (!this.collect(r.actions, tx, true)) return;
     }
-    if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) this.data = r.data;
+    if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) {
+      if (this.persistent && !this.storable(r, false, true)) return;
+      this.data = r.data;
+    }
     if (type === R_REPEAT || type === R_REPEAT_ALL) this.enterState(tx, changed, this.state);
     else this.finishTransition(tx, changed, oldState);
   }
@@ -419,7 +475,8 @@ export class Actor implements Runnable, CallHolder {
             this.crash(new InvalidResultError(`${this.where(inEnter)}: reply() needs the 'from' handle of a call`));
             return false;
           }
-          a.a.resolve(a.b); // false: the caller gave up; the late reply is dropped
+          if (this.durability !== 0) (tx.replies ??= []).push(a.a, a.b);
+          else a.a.resolve(a.b); // false: the caller gave up; the late reply is dropped
           break;
         case A_POSTPONE:
           // There is no event to postpone in an enter call or in init (OTP forbids both).
@@ -467,6 +524,37 @@ export class Actor implements Runnable, CallHolder {
       if (tx.receipts !== null) for (const a of tx.receipts) this.env.onReceipt(this, a.a as string, a.b, this.curKind);
     }
     if (changed) this.env.onTransition(this, oldState, this.curKind);
+    if (this.persistent && (changed || this.data !== this.turnData || (tx !== null && (tx.timeouts !== null || tx.receipts !== null)) || isTimeoutKind(this.curKind))) {
+      if (!this.env.onSnapshot(this)) return; // it could not be encoded: the actor crashed
+    }
+    if (tx !== null && tx.replies !== null) {
+      const replies = tx.replies;
+      for (let i = 0; i < replies.length; i += 2) this.env.durableReply(this, replies[i] as ReplyHandle, replies[i + 1]);
+    }
+  }
+
+  /**
+   * Whether a persistent actor's next state and data can be stored. If not, the transition is
+   * refused: the actor keeps its previous state and data, the caller (and any reply of this
+   * transition) gets the EncodeError, and the actor goes on with its next event. In an enter
+   * call the state has already changed, so there the actor crashes instead (its supervisor
+   * brings it back at its last committed state).
+   */
+  private storable(r: Result, changed: boolean, inEnter = false): boolean {
+    try {
+      if (changed) checkTransferable(r.state, `the state of persistent actor '${this.id}'`);
+      if (r.type !== R_KEEP_ALL && r.type !== R_REPEAT_ALL) checkTransferable(r.data, `the data of persistent actor '${this.id}'`);
+      return true;
+    } catch (err) {
+      if (inEnter) {
+        this.crash(err);
+        return false;
+      }
+      this.env.logger.error({ actor: this.id, err }, 'transition refused: its state or data cannot be stored in a snapshot');
+      if (this.curKind === CALL) (this.curAux as ReplyHandle).reject(err);
+      if (r.actions !== null) for (const a of r.actions) if (isAction(a) && a.type === A_REPLY && a.a instanceof ReplyHandle) a.a.reject(err);
+      return false;
+    }
   }
 
   /** The machine's `transitions` table, when it has one, must list the change. */
@@ -599,7 +687,11 @@ export class Actor implements Runnable, CallHolder {
   private stopWith(r: Result): void {
     if (r.hasData) this.data = r.data;
     if (r.type === R_STOP_AND_REPLY && r.actions !== null) {
-      for (const a of r.actions) if (a.a instanceof ReplyHandle) a.a.resolve(a.b);
+      for (const a of r.actions) {
+        if (!(a.a instanceof ReplyHandle)) continue;
+        if (this.durability !== 0) this.env.durableReply(this, a.a, a.b);
+        else a.a.resolve(a.b);
+      }
     }
     this.terminate(r.reason);
   }
@@ -703,6 +795,10 @@ class TerminateGuard extends TimerEntry {
 }
 
 type Fn = (...args: unknown[]) => unknown;
+
+function isTimeoutKind(kind: number): boolean {
+  return kind === EVENT_TIMEOUT || kind === STATE_TIMEOUT || kind === GENERIC_TIMEOUT;
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';

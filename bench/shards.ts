@@ -15,7 +15,7 @@ const PIPELINED = size(300_000, 60_000);
 const WINDOW = 1000;
 
 function shardSystem(workers: number): Promise<ActorSystem> {
-  return createSystem({ workers, logger: { level: 'silent' } });
+  return createSystem({ workers, db: false, logger: { level: 'silent' } });
 }
 
 function stats(samples: number[]): Samples {

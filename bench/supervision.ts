@@ -10,7 +10,7 @@ import { actorCaller, closer, crashable, opener } from './supervision-machines.j
 import { toggle } from './toggle.js';
 
 function quiet(workers: number, deadlockDetection = true): Promise<ActorSystem> {
-  return createSystem({ workers, logger: { level: 'silent' }, deadlockDetection });
+  return createSystem({ workers, db: false, logger: { level: 'silent' }, deadlockDetection });
 }
 
 /** Calls until the actor answers (it may be restarting: NoProcError meanwhile). */

@@ -65,7 +65,7 @@ export const namedTimers = defineMachine<void, null>({
 
 /** A one-thread system with logging off, as every scenario uses. */
 export function benchSystem(): Promise<ActorSystem> {
-  return createSystem({ workers: 0, logger: { level: 'silent' } });
+  return createSystem({ workers: 0, db: false, logger: { level: 'silent' } });
 }
 
 /** The state a toggle is in after `toggles` casts. */

@@ -10,6 +10,10 @@ export class Deque<T> {
     this.size++;
   }
 
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.items[this.head];
+  }
+
   shift(): T | undefined {
     if (this.size === 0) return undefined;
     const item = this.items[this.head];

@@ -1,4 +1,5 @@
 /** The system's event surface: `system.on(name, listener)`. */
+import type { JournalError } from './journal-error.js';
 import type { SpawnOptions } from './spawn-options.js';
 
 export type EventLabel = 'init' | 'call' | 'cast' | 'info' | 'timeout' | 'state_timeout' | 'generic_timeout' | 'internal';
@@ -68,7 +69,15 @@ export interface DeadlockEvent {
   cycle: string[];
 }
 
+/** The journal could not commit rows: their actors crash, their callers get `error`. */
+export interface JournalErrorEvent {
+  error: JournalError;
+  /** Ids of the actors whose rows failed. */
+  actors: string[];
+}
+
 export interface SystemEventMap {
+  journalError: [JournalErrorEvent];
   deadlock: [DeadlockEvent];
   restart: [RestartEvent];
   supervisorDown: [SupervisorDownEvent];

@@ -11,6 +11,7 @@ import { type Action, isAction } from '../actors/results.js';
 import {
   ActorExistsError,
   CallingSelfError,
+  EncodeError,
   DeadlockError,
   InitError,
   InvalidArgumentError,
@@ -29,7 +30,11 @@ import { settlesWithin } from './within.js';
 import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
-import { checkSpawnOptions, type SpawnOptions } from './spawn-options.js';
+import { checkSpawnOptions, type Durability, type SpawnOptions } from './spawn-options.js';
+import { pack, unpack } from 'msgpackr';
+import { DURABILITY_ASYNC, DURABILITY_COMMIT, DURABILITY_NONE, type JournalClient } from './journal-client.js';
+import type { SnapshotBody } from './journal.js';
+import type { ReplyHandle } from './reply-handle.js';
 
 export const DEFAULT_CALL_TIMEOUT = 5000;
 /** Remote refs remembered per thread (then forgotten all at once: it is only a hint). */
@@ -81,6 +86,14 @@ export class ActorHost implements RefRouter {
   readonly monitors: Monitors;
   /** Shutdown is over: nothing at all. */
   closed = false;
+  /** The journal as this thread's actors see it (null: the system keeps no receipts). */
+  journal: JournalClient | null = null;
+  /** The system's durability default, if it set one. */
+  durability: Durability | undefined = undefined;
+  /** Where a persistent actor's snapshot is read when the spawn did not bring it (the main
+   *  thread, which owns the journal). */
+  snapshots: ((id: string) => Uint8Array | null) | null = null;
+  private incarnations = 0;
 
   constructor(opts: HostOptions) {
     this.scheduler = opts.scheduler;
@@ -128,10 +141,15 @@ export class ActorHost implements RefRouter {
         const nearId = typeof opts.near === 'string' ? opts.near : opts.near.id;
         if (!this.actors.has(nearId)) throw new NoProcError(nearId, 'spawn: the actor given as `near` does not exist');
       }
+      this.checkDurability(opts as SpawnOptions);
       let id: string;
       if (opts.id === undefined) id = this.autoId(machine.name);
       else if (this.actors.has(opts.id) || this.starting.has(opts.id)) throw new ActorExistsError(opts.id);
       else id = opts.id;
+      if (opts.persistent === true) {
+        const body = opts.resume !== undefined ? opts.resume : (this.snapshots?.(id) ?? null);
+        if (body !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, body, capacity, opts as SpawnOptions));
+      }
       let init: unknown;
       try {
         init = machine.spec.init(opts.args as A);
@@ -157,7 +175,44 @@ export class ActorHost implements RefRouter {
     }
   }
 
-  private finishSpawn(machine: Machine, id: string, init: unknown, capacity: number, opts: SpawnOptions): ActorRef {
+  /** A spawn's durability must be something this system can give. */
+  private checkDurability(opts: SpawnOptions): void {
+    if (this.journal !== null) return;
+    if (opts.persistent === true) throw new InvalidArgumentError('spawn: a persistent actor needs the journal (createSystem({ db }) must not be false)');
+    if (opts.durability !== undefined && opts.durability !== 'none') throw new InvalidArgumentError(`spawn: durability '${opts.durability}' needs the journal (createSystem({ db }) must not be false)`);
+  }
+
+  private makeActor(machine: Machine, id: string, capacity: number, opts: SpawnOptions): Actor {
+    const actor = new Actor(id, machine, this, capacity, opts);
+    if (this.journal !== null) {
+      const d = opts.durability ?? this.durability ?? (opts.persistent === true ? 'commit' : 'async');
+      actor.durability = d === 'commit' ? DURABILITY_COMMIT : d === 'async' ? DURABILITY_ASYNC : DURABILITY_NONE;
+      actor.persistent = opts.persistent === true;
+      actor.incarnation = ++this.incarnations;
+    }
+    if (this.graph !== null) actor.slot = this.graph.allocate();
+    this.actors.set(id, actor);
+    return actor;
+  }
+
+  /** A persistent actor takes up its snapshot instead of running init. */
+  private resumeActor(machine: Machine, id: string, body: Uint8Array, capacity: number, opts: SpawnOptions): ActorRef {
+    let snap: SnapshotBody;
+    try {
+      snap = unpack(body) as SnapshotBody;
+    } catch (err) {
+      throw new InitError(id, err);
+    }
+    if (machine.tables !== null && (typeof snap.state !== 'string' || !machine.tables.has(snap.state))) {
+      throw new InitError(id, new InvalidResultError(`the snapshot of persistent actor '${id}' is in state ${JSON.stringify(snap.state)}, which machine '${machine.name}' does not have`));
+    }
+    const actor = this.makeActor(machine, id, capacity, { ...opts, resume: undefined, args: opts.args ?? snap.args });
+    const ref = this.refFor(actor);
+    actor.resume(snap.state, snap.data, snap.timers);
+    return ref;
+  }
+
+  private finishSpawn(machine: Machine, id: string, init: unknown, capacity: number, opts: SpawnOptions): ActorRef | Promise<ActorRef> {
     let checked: ReturnType<typeof checkInit>;
     try {
       checked = checkInit(machine, init);
@@ -165,11 +220,16 @@ export class ActorHost implements RefRouter {
       throw new InitError(id, err);
     }
     if (this.stopping) throw new SystemShutdownError('spawn');
-    const actor = new Actor(id, machine, this, capacity, opts);
-    if (this.graph !== null) actor.slot = this.graph.allocate();
-    this.actors.set(id, actor);
+    const actor = this.makeActor(machine, id, capacity, opts);
     const ref = this.refFor(actor);
     actor.start(checked.state, checked.data, checked.actions);
+    // Under 'commit', the spawn is answered once the initial receipt is committed.
+    const journal = this.journal;
+    if (journal !== null && actor.durability === DURABILITY_COMMIT && actor.status === RUNNING) {
+      return new Promise<ActorRef>((resolve, reject) => {
+        if (!journal.whenDurable(actor, (err) => (err === null ? resolve(ref) : reject(err)))) resolve(ref);
+      });
+    }
     return ref;
   }
 
@@ -388,17 +448,54 @@ export class ActorHost implements RefRouter {
   }
 
   onTransition(actor: Actor, from: unknown, event: number): void {
-    if (!this.events.wants('transition')) return;
-    this.events.emit('transition', { id: actor.id, machine: actor.machine.name, from, to: actor.state, event: event < 0 ? 'init' : kindName(event), type: messageType(event, actor.curMsg), at: this.scheduler.clock.wallNow() });
+    const journaled = this.journal !== null && actor.durability !== DURABILITY_NONE;
+    if (!journaled && !this.events.wants('transition')) return;
+    const kind = event < 0 ? 'init' : kindName(event);
+    const type = messageType(event, actor.curMsg);
+    const at = this.scheduler.clock.wallNow();
+    if (journaled) (this.journal as JournalClient).append(actor, at, from, actor.state, kind, type, null, undefined);
+    if (this.events.wants('transition')) this.events.emit('transition', { id: actor.id, machine: actor.machine.name, from, to: actor.state, event: kind, type, at });
   }
 
   onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void {
-    if (!this.events.wants('receipt')) return;
-    this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: event < 0 ? 'init' : kindName(event), type: messageType(event, actor.curMsg), at: this.scheduler.clock.wallNow() });
+    const journaled = this.journal !== null && actor.durability !== DURABILITY_NONE;
+    if (!journaled && !this.events.wants('receipt')) return;
+    const kind = event < 0 ? 'init' : kindName(event);
+    const type = messageType(event, actor.curMsg);
+    const at = this.scheduler.clock.wallNow();
+    if (journaled) (this.journal as JournalClient).append(actor, at, actor.state, actor.state, kind, type, reason, meta);
+    if (this.events.wants('receipt')) this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: kind, type, at });
+  }
+
+  onSnapshot(actor: Actor): boolean {
+    const journal = this.journal;
+    if (journal === null) return true;
+    let body: Uint8Array;
+    try {
+      const snap: SnapshotBody = { state: actor.state, data: actor.data, timers: actor.timersForSnapshot(), args: (actor.spawnOptions as SpawnOptions).args };
+      body = pack(snap);
+    } catch (err) {
+      actor.crash(new EncodeError(`persistent actor '${actor.id}': its snapshot cannot be encoded: ${(err as Error).message}`, { cause: err }));
+      return false;
+    }
+    journal.snapshot(actor, this.scheduler.clock.wallNow(), body, (actor.spawnOptions as SpawnOptions).parent);
+    return true;
+  }
+
+  durableReply(actor: Actor, handle: ReplyHandle, value: unknown): void {
+    if (this.journal === null) handle.resolve(value);
+    else this.journal.reply(actor, handle, value);
   }
 
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void {
     if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
+    const journal = this.journal;
+    if (journal !== null && actor.durability !== DURABILITY_NONE) {
+      // A persistent actor that finished ('normal') is done for good: its snapshot goes. One
+      // shut down or crashed keeps it, to be resumed. Its rows leave now, ahead of its exit.
+      if (actor.persistent && reason === 'normal') journal.snapshot(actor, this.scheduler.clock.wallNow(), null, undefined);
+      journal.flush();
+    }
     this.monitors.stopped(actor.id, reason);
     this.monitors.watcherStopped(actor.id);
     if (this.graph !== null) this.graph.release(actor.slot);

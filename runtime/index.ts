@@ -26,8 +26,9 @@ export type { ActorContext } from '../actors/context.js';
 export { createSystem, ActorSystem } from './system.js';
 export type { SystemOptions, SystemClock } from './system.js';
 export { ActorRef } from './ref.js';
-export { JournalError } from './journal.js';
-export type { Receipt } from './journal.js';
+export { JournalError, type JournalTrouble } from './journal-error.js';
+export type { Receipt, JournalOptions } from './journal.js';
+export { DEFAULT_DB } from './system.js';
 export type { CallOptions } from './ref.js';
 export { Request, RequestSet } from './request.js';
 export type { RequestStatus, WaitOptions, Settled } from './request.js';
@@ -37,7 +38,7 @@ export { supervisor, child, SupervisorError } from '../supervisor/spec.js';
 export type { ChildSpec, WorkerSpec, SupervisorSpec, SupervisorFlags, ChildOptions, Restart, Shutdown, Strategy, AutoShutdown, Backoff, SupervisorErrorCode } from '../supervisor/spec.js';
 export { SupervisorRef } from '../supervisor/supervisor.js';
 export type { ChildInfo, ChildCounts } from '../supervisor/supervisor.js';
-export type { RestartEvent, SupervisorDownEvent, DeadlockEvent } from './events.js';
+export type { RestartEvent, SupervisorDownEvent, DeadlockEvent, JournalErrorEvent } from './events.js';
 export type { SystemEventMap, TransitionEvent, ReceiptEvent, StopEvent, CrashEvent, DeadLetterEvent } from './events.js';
 export {
   ThreadstateError,

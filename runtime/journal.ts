@@ -1,54 +1,100 @@
 /**
- * The journal: receipts in SQLite (better-sqlite3, WAL). Every state change of every actor, and
- * every `receipt()` action, becomes a row: actor, per-actor sequence number, time, from and to
- * state, event kind and type, reason, metadata (msgpackr) — chained by SHA-256 per actor
- * (hash = H(prev_hash ‖ the row's fields)), so that editing or removing a row is detectable.
+ * The journal: receipts and snapshots in SQLite (better-sqlite3, WAL), written on the main
+ * thread, off the shards' hot path.
  *
- * Receipts are written by the main thread in group commits: everything appended during one turn
- * goes in one transaction. The schema is versioned with PRAGMA user_version and migrated forward;
- * a database written by a newer version is refused.
+ * Every thread that hosts actors has a JournalClient that numbers its rows ("tags") and sends
+ * them here once per turn; the main thread's own client calls `submit` directly, a shard's goes
+ * over its link. Everything submitted during one turn of the main thread is committed in one
+ * transaction (group commit); then each source hears how far it is committed, and which of its
+ * rows failed. A reply held for durability is released only by that acknowledgement.
+ *
+ * Receipts chain by SHA-256 per actor: hash = H(prev_hash ‖ JSON [actor, seq, at, from, to,
+ * kind, type, reason] ‖ meta bytes). Sequence numbers and hashes are assigned here, in commit
+ * order, so a chain has no gap and no duplicate whatever the threads.
+ *
+ * A persistent actor's snapshot (state, data, armed timers as absolute deadlines, its parent
+ * supervisor and spawn args) is upserted in the same transaction as its receipts.
+ *
+ * If a commit fails nothing of it is kept: the rows' actors are "fenced" (their later rows, from
+ * the same incarnation, fail too, so no chain skips a transition) and the sources are told.
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { pack, unpack } from 'msgpackr';
-import { ThreadstateError } from './errors.js';
+import { unpack } from 'msgpackr';
+import { JournalError } from './journal-error.js';
+import { sha256 } from './sha256.js';
 
-/** The journal cannot be opened or written (missing directory, permissions, a newer schema…). */
-export class JournalError extends ThreadstateError {
-  readonly code = 'journal';
-}
+export { JournalError } from './journal-error.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
-  // 0 → 1
+  // 0 → 1: receipts keyed by actor name.
   `CREATE TABLE receipts (
-     actor      TEXT    NOT NULL,
-     seq        INTEGER NOT NULL,
-     at         INTEGER NOT NULL,
-     from_state TEXT,
-     to_state   TEXT,
-     event_kind TEXT    NOT NULL,
-     event_type TEXT,
-     reason     TEXT,
-     meta       BLOB,
-     prev_hash  BLOB,
-     hash       BLOB    NOT NULL,
+     actor TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, from_state TEXT, to_state TEXT,
+     event_kind TEXT NOT NULL, event_type TEXT, reason TEXT, meta BLOB, prev_hash BLOB, hash BLOB NOT NULL,
      PRIMARY KEY (actor, seq)
    ) WITHOUT ROWID;`,
+  // 1 → 2: actors get integer keys (receipts append in commit order with a compact index, which
+  // SQLite writes several times faster than a table clustered by actor name); snapshots.
+  `CREATE TABLE actors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+   INSERT INTO actors (name) SELECT DISTINCT actor FROM receipts ORDER BY actor;
+   CREATE TABLE receipts_v2 (
+     actor INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, from_state TEXT, to_state TEXT,
+     event_kind TEXT NOT NULL, event_type TEXT, reason TEXT, meta BLOB, prev_hash BLOB, hash BLOB NOT NULL
+   );
+   INSERT INTO receipts_v2 SELECT a.id, r.seq, r.at, r.from_state, r.to_state, r.event_kind, r.event_type, r.reason, r.meta, r.prev_hash, r.hash
+     FROM receipts r JOIN actors a ON a.name = r.actor ORDER BY r.actor, r.seq;
+   DROP TABLE receipts;
+   ALTER TABLE receipts_v2 RENAME TO receipts;
+   CREATE UNIQUE INDEX receipts_by_actor ON receipts (actor, seq);
+   CREATE TABLE snapshots (
+     actor INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, machine TEXT NOT NULL, parent TEXT, body BLOB NOT NULL
+   );
+   CREATE INDEX snapshots_by_parent ON snapshots (parent) WHERE parent IS NOT NULL;`,
 ];
 
-export interface ReceiptInput {
-  actor: string;
-  at: number;
-  from: unknown;
-  to: unknown;
-  eventKind: string;
-  eventType: string | null;
-  reason: string | null;
-  meta: unknown;
+/** Fields of one row as a client sends it (a flat array, ROW_FIELDS per row). */
+export const R_ACTOR = 0;
+export const R_INC = 1;
+export const R_AT = 2;
+export const R_FROM = 3;
+export const R_TO = 4;
+/** Event kind ('call', 'init'…), or null: the row carries only a snapshot, no receipt. */
+export const R_KIND = 5;
+export const R_TYPE = 6;
+export const R_REASON = 7;
+/** Metadata of a receipt() action, msgpackr bytes (or undefined). */
+export const R_META = 8;
+/** Snapshot bytes to store, null to delete the snapshot, undefined to leave it. */
+export const R_SNAP = 9;
+export const R_MACHINE = 10;
+export const R_PARENT = 11;
+export const ROW_FIELDS = 12;
+
+/** Who submitted rows, and hears back how far they are committed. */
+export interface JournalSource {
+  ack(upTo: number, failure: JournalFailure | null): void;
+}
+
+/** Rows of one source that were not committed, and why. */
+export interface JournalFailure {
+  message: string;
+  sqlite: string | null;
+  /** Tags of the rows that failed. */
+  tags: number[];
+  /** [actor id, incarnation] of every actor with a failed row: each must not carry on. */
+  actors: [string, number][];
+}
+
+export interface JournalOptions {
+  /** 'full' (default): a commit survives power loss. 'normal': it survives a process crash. */
+  synchronous?: 'full' | 'normal';
+  /** Milliseconds to wait for a lock held by another connection before SQLITE_BUSY (default 5000). */
+  busyTimeout?: number;
+  /** A size cap: writes beyond it fail with SQLITE_FULL, like a full disk (default: none). */
+  maxBytes?: number;
 }
 
 export interface Receipt {
@@ -63,7 +109,15 @@ export interface Receipt {
   hash: string;
 }
 
-interface Row {
+export interface StoredSnapshot {
+  id: string;
+  seq: number;
+  machine: string;
+  parent: string | null;
+  body: Uint8Array;
+}
+
+export interface ReceiptRow {
   actor: string;
   seq: number;
   at: number;
@@ -77,119 +131,258 @@ interface Row {
   hash: Buffer;
 }
 
-type Pending = { input: ReceiptInput; seq: number; prev: Buffer | null; hash: Buffer; metaBytes: Buffer | null; fromText: string | null; toText: string | null };
+type Head = { key: number; seq: number; hash: Buffer | null };
+type Batch = { source: JournalSource; rows: unknown[]; upTo: number };
+
+/** Files opened by a journal in this process (a second system on the same file is refused). */
+const openPaths = new Set<string>();
+
+const SELECT_ROWS = 'SELECT a.name AS actor, r.seq, r.at, r.from_state, r.to_state, r.event_kind, r.event_type, r.reason, r.meta, r.prev_hash, r.hash FROM receipts r JOIN actors a ON a.id = r.actor';
 
 export class Journal {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly insertActor: Database.Statement;
+  private readonly actorKey: Database.Statement;
   private readonly last: Database.Statement;
-  private readonly heads = new Map<string, { seq: number; hash: Buffer | null }>();
-  private pending: Pending[] = [];
-  private flushQueued = false;
+  private readonly putSnapshot: Database.Statement;
+  private readonly dropSnapshot: Database.Statement;
+  private readonly heads = new Map<string, Head>();
+  /** Actor → the incarnation whose row failed: its later rows fail too. */
+  private readonly fenced = new Map<string, number>();
+  private queue: Batch[] = [];
+  private commitQueued = false;
   private closed = false;
-  /** Called when a group commit fails (the receipts are not lost from memory until then). */
-  onError: ((err: JournalError) => void) | null = null;
+  private readonly lockPath: string | null;
+  private hashBuf = Buffer.allocUnsafe(1024);
+  /** Rows committed so far (receipts and snapshot-only rows), for figures. */
+  committed = 0;
+  /** Called when a group commit fails (after the sources have been told). */
+  onError: ((err: JournalError, failure: JournalFailure) => void) | null = null;
 
-  constructor(readonly path: string) {
-    if (path !== ':memory:' && !existsSync(dirname(path))) throw new JournalError(`journal: the directory of ${path} does not exist`);
+  constructor(readonly path: string, opts: JournalOptions = {}) {
+    const memory = path === ':memory:';
+    if (!memory && !existsSync(dirname(path))) throw new JournalError(`journal: the directory of ${path} does not exist`, { reason: 'path' });
+    this.lockPath = memory ? null : claim(path);
     try {
-      this.db = new Database(path);
-      if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db = new Database(path, { timeout: opts.busyTimeout ?? 5000 });
+      if (!memory) this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      this.db.pragma('cache_size = -65536');
+      if (opts.maxBytes !== undefined) {
+        const page = this.db.pragma('page_size', { simple: true }) as number;
+        this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(opts.maxBytes / page))}`);
+      }
+      migrate(this.db, path);
     } catch (err) {
-      throw new JournalError(`journal: cannot open ${path}: ${(err as Error).message}`, { cause: err });
+      this.release();
+      if (err instanceof JournalError) throw err;
+      throw JournalError.from(err, `journal: cannot open ${path}`);
     }
-    migrate(this.db, path);
     this.insert = this.db.prepare(
       'INSERT INTO receipts (actor, seq, at, from_state, to_state, event_kind, event_type, reason, meta, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    this.insertActor = this.db.prepare('INSERT INTO actors (name) VALUES (?)');
+    this.actorKey = this.db.prepare('SELECT id FROM actors WHERE name = ?').pluck();
     this.last = this.db.prepare('SELECT seq, hash FROM receipts WHERE actor = ? ORDER BY seq DESC LIMIT 1');
+    this.putSnapshot = this.db.prepare(
+      'INSERT INTO snapshots (actor, seq, at, machine, parent, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (actor) DO UPDATE SET seq = excluded.seq, at = excluded.at, machine = excluded.machine, parent = excluded.parent, body = excluded.body',
+    );
+    this.dropSnapshot = this.db.prepare('DELETE FROM snapshots WHERE actor = ?');
   }
 
-  /** Adds a receipt to this turn's group commit. */
-  append(input: ReceiptInput): void {
-    if (this.closed) return;
-    let head = this.heads.get(input.actor);
-    if (head === undefined) {
-      const row = this.last.get(input.actor) as { seq: number; hash: Buffer } | undefined;
-      head = row === undefined ? { seq: 0, hash: null } : { seq: row.seq, hash: row.hash };
-      this.heads.set(input.actor, head);
+  // ---------------------------------------------------------------- writing
+
+  /** Queues a source's rows (tags upTo-n+1 … upTo) for this turn's group commit. */
+  submit(source: JournalSource, rows: unknown[], upTo: number): void {
+    if (this.closed) {
+      source.ack(upTo, failureOf(rows, upTo, new JournalError('journal: the journal is closed', { reason: 'closed' })));
+      return;
     }
-    const seq = head.seq + 1;
-    const fromText = stateText(input.from);
-    const toText = stateText(input.to);
-    const metaBytes = input.meta === undefined ? null : Buffer.from(pack(input.meta));
-    const hash = chain(head.hash, input.actor, seq, input.at, fromText, toText, input.eventKind, input.eventType, input.reason, metaBytes);
-    this.pending.push({ input, seq, prev: head.hash, hash, metaBytes, fromText, toText });
-    head.seq = seq;
-    head.hash = hash;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(this.flush);
+    this.queue.push({ source, rows, upTo });
+    if (!this.commitQueued) {
+      this.commitQueued = true;
+      setImmediate(this.commit);
     }
   }
 
-  /** Commits everything appended so far, in one transaction. */
-  readonly flush = (): void => {
-    this.flushQueued = false;
-    if (this.pending.length === 0 || this.closed) return;
-    const batch = this.pending;
-    this.pending = [];
+  /** Commits everything queued, in one transaction, and tells each source. */
+  readonly commit = (): void => {
+    this.commitQueued = false;
+    if (this.queue.length === 0 || this.closed) return;
+    const batches = this.queue;
+    this.queue = [];
+    const fencedTags = new Map<Batch, [number[], [string, number][]]>();
+    let written = 0;
     try {
       this.db.transaction(() => {
-        for (const p of batch) {
-          const i = p.input;
-          this.insert.run(i.actor, p.seq, i.at, p.fromText, p.toText, i.eventKind, i.eventType, i.reason, p.metaBytes, p.prev, p.hash);
-        }
+        for (const b of batches) written += this.write(b, fencedTags);
       })();
     } catch (err) {
-      // Nothing of the batch is committed; the heads are reloaded from the database next time.
+      // Nothing of the transaction is kept: chain heads are reloaded, the actors are fenced.
       this.heads.clear();
-      const e = new JournalError(`journal: a group commit of ${batch.length} receipts failed: ${(err as Error).message}`, { cause: err });
-      if (this.onError !== null) this.onError(e);
-      else throw e;
+      const e = JournalError.from(err, `journal: a group commit of ${batches.reduce((n, b) => n + b.rows.length / ROW_FIELDS, 0)} rows failed`);
+      for (const b of batches) {
+        const failure = failureOf(b.rows, b.upTo, e);
+        for (const [actor, inc] of failure.actors) this.fenced.set(actor, inc);
+        b.source.ack(b.upTo, failure);
+        this.onError?.(e, failure);
+      }
+      return;
+    }
+    this.committed += written;
+    for (const b of batches) {
+      const f = fencedTags.get(b);
+      b.source.ack(b.upTo, f === undefined ? null : { message: 'journal: an earlier receipt of this actor could not be written; it must not carry on', sqlite: null, tags: f[0], actors: f[1] });
     }
   };
 
-  /** An actor's receipts, oldest first. */
+  private write(b: Batch, fencedTags: Map<Batch, [number[], [string, number][]]>): number {
+    const rows = b.rows;
+    const n = rows.length / ROW_FIELDS;
+    const firstTag = b.upTo - n + 1;
+    let written = 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * ROW_FIELDS;
+      const actor = rows[o + R_ACTOR] as string;
+      const inc = rows[o + R_INC] as number;
+      const fence = this.fenced.get(actor);
+      if (fence !== undefined) {
+        if (fence === inc) {
+          let f = fencedTags.get(b);
+          if (f === undefined) fencedTags.set(b, (f = [[], []]));
+          f[0].push(firstTag + i);
+          f[1].push([actor, inc]);
+          continue;
+        }
+        this.fenced.delete(actor); // a new incarnation starts clean
+      }
+      const head = this.head(actor);
+      const at = rows[o + R_AT] as number;
+      const kind = rows[o + R_KIND] as string | null;
+      if (kind !== null) {
+        const seq = head.seq + 1;
+        const from = stateText(rows[o + R_FROM]);
+        const to = stateText(rows[o + R_TO]);
+        const type = (rows[o + R_TYPE] as string | null | undefined) ?? null;
+        const reason = (rows[o + R_REASON] as string | null | undefined) ?? null;
+        const meta = bytes(rows[o + R_META]);
+        const hash = this.chain(head.hash, actor, seq, at, from, to, kind, type, reason, meta);
+        this.insert.run(head.key, seq, at, from, to, kind, type, reason, meta, head.hash, hash);
+        head.seq = seq;
+        head.hash = hash;
+      }
+      const snap = rows[o + R_SNAP];
+      if (snap === null) this.dropSnapshot.run(head.key);
+      else if (snap !== undefined) this.putSnapshot.run(head.key, head.seq, at, rows[o + R_MACHINE] as string, (rows[o + R_PARENT] as string | undefined) ?? null, bytes(snap));
+      written++;
+    }
+    return written;
+  }
+
+  private head(actor: string): Head {
+    let head = this.heads.get(actor);
+    if (head !== undefined) return head;
+    let key = this.actorKey.get(actor) as number | undefined;
+    if (key === undefined) {
+      key = Number(this.insertActor.run(actor).lastInsertRowid);
+      head = { key, seq: 0, hash: null };
+    } else {
+      const row = this.last.get(key) as { seq: number; hash: Buffer } | undefined;
+      head = row === undefined ? { key, seq: 0, hash: null } : { key, seq: row.seq, hash: row.hash };
+    }
+    this.heads.set(actor, head);
+    return head;
+  }
+
+  private chain(prev: Buffer | null, actor: string, seq: number, at: number, from: string | null, to: string | null, kind: string, type: string | null, reason: string | null, meta: Buffer | null): Buffer {
+    const text = JSON.stringify([actor, seq, at, from, to, kind, type, reason]);
+    const need = 32 + Buffer.byteLength(text) + (meta === null ? 0 : meta.length);
+    if (this.hashBuf.length < need) this.hashBuf = Buffer.allocUnsafe(need * 2);
+    const buf = this.hashBuf;
+    let n = 0;
+    if (prev !== null) n += prev.copy(buf, 0);
+    n += buf.write(text, n);
+    if (meta !== null) n += meta.copy(buf, n);
+    return sha256(buf, n);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** An actor's receipts, oldest first (everything queued is committed first). */
   receipts(actor: string, opts: { since?: number; limit?: number } = {}): Receipt[] {
-    this.flush();
-    const rows = this.db
-      .prepare('SELECT * FROM receipts WHERE actor = ? AND seq > ? ORDER BY seq LIMIT ?')
-      .all(actor, opts.since ?? 0, opts.limit ?? -1) as Row[];
+    this.commit();
+    const rows = this.db.prepare(`${SELECT_ROWS} WHERE a.name = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`).all(actor, opts.since ?? 0, opts.limit ?? -1) as ReceiptRow[];
     return rows.map(toReceipt);
   }
 
   /** Walks an actor's chain: the first row whose sequence or hash does not follow, if any. */
   verify(actor: string): { ok: true } | { ok: false; brokenAt: number; why: string } {
-    this.flush();
-    return verifyRows(this.db.prepare('SELECT * FROM receipts WHERE actor = ? ORDER BY seq').iterate(actor) as Iterable<Row>);
+    this.commit();
+    return verifyRows(this.db.prepare(`${SELECT_ROWS} WHERE a.name = ? ORDER BY r.seq`).iterate(actor) as Iterable<ReceiptRow>);
   }
 
   /** Verifies every actor's chain. */
-  verifyAll(): { ok: true } | { ok: false; actor: string; brokenAt: number; why: string } {
-    this.flush();
-    const actors = this.db.prepare('SELECT DISTINCT actor FROM receipts').pluck().all() as string[];
-    for (const actor of actors) {
-      const r = this.verify(actor);
-      if (!r.ok) return { ...r, actor };
-    }
-    return { ok: true };
+  verifyAll(): { ok: true; actors: number } | { ok: false; actor: string; brokenAt: number; why: string } {
+    return verifyDatabase(this.db, () => this.commit());
+  }
+
+  /** A persistent actor's last committed snapshot, or null. */
+  snapshot(actor: string): StoredSnapshot | null {
+    this.commit();
+    const row = this.db.prepare('SELECT a.name AS id, s.seq, s.machine, s.parent, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE a.name = ?').get(actor) as StoredSnapshot | undefined;
+    return row ?? null;
+  }
+
+  /** The persistent actors a supervisor had running (ids and spawn args). */
+  childrenOf(parent: string): { id: string; args: unknown }[] {
+    this.commit();
+    const rows = this.db.prepare('SELECT a.name AS id, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE s.parent = ? ORDER BY a.id').all(parent) as { id: string; body: Buffer }[];
+    return rows.map((r) => ({ id: r.id, args: (unpack(r.body) as SnapshotBody).args }));
   }
 
   close(): void {
     if (this.closed) return;
-    this.flush();
+    this.commit();
     this.closed = true;
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.release();
+    }
   }
+
+  private release(): void {
+    if (this.lockPath !== null) openPaths.delete(this.lockPath);
+  }
+}
+
+/** What a snapshot's body holds (msgpackr). Timers: [kind, name, wall-clock deadline, msg]. */
+export interface SnapshotBody {
+  state: unknown;
+  data: unknown;
+  timers: [number, string | null, number, unknown][];
+  args: unknown;
+}
+
+/** Refuses a second journal on the same file in this process (chains would interleave). */
+function claim(path: string): string {
+  const key = path.startsWith('/') ? path : `${process.cwd()}/${path}`;
+  if (openPaths.has(key)) throw new JournalError(`journal: ${path} is already open in this process; one system per database file`, { reason: 'in_use' });
+  openPaths.add(key);
+  return key;
+}
+
+/** Creates the default database's directory (./data) when it is missing. */
+export function ensureDirectory(path: string): void {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
 }
 
 function migrate(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     db.close();
-    throw new JournalError(`journal: ${path} was written by a newer threadstate (schema ${version}; this one knows up to ${SCHEMA_VERSION})`);
+    throw new JournalError(`journal: ${path} was written by a newer threadstate (schema ${version}; this one knows up to ${SCHEMA_VERSION})`, { reason: 'schema' });
   }
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
@@ -199,19 +392,28 @@ function migrate(db: Database.Database, path: string): void {
   }
 }
 
+function failureOf(rows: unknown[], upTo: number, e: JournalError): JournalFailure {
+  const n = rows.length / ROW_FIELDS;
+  const tags: number[] = [];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    tags.push(upTo - n + 1 + i);
+    seen.set(rows[i * ROW_FIELDS + R_ACTOR] as string, rows[i * ROW_FIELDS + R_INC] as number);
+  }
+  return { message: e.message, sqlite: e.sqlite, tags, actors: [...seen] };
+}
+
+function bytes(v: unknown): Buffer | null {
+  if (v === undefined || v === null) return null;
+  const u = v as Uint8Array;
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
 function stateText(state: unknown): string | null {
   return state === undefined ? null : JSON.stringify(state);
 }
 
-function chain(prev: Buffer | null, actor: string, seq: number, at: number, from: string | null, to: string | null, kind: string, type: string | null, reason: string | null, meta: Buffer | null): Buffer {
-  const h = createHash('sha256');
-  if (prev !== null) h.update(prev);
-  h.update(JSON.stringify([actor, seq, at, from, to, kind, type, reason]));
-  if (meta !== null) h.update(meta);
-  return h.digest();
-}
-
-function toReceipt(r: Row): Receipt {
+function toReceipt(r: ReceiptRow): Receipt {
   return {
     actor: r.actor,
     seq: r.seq,
@@ -225,16 +427,39 @@ function toReceipt(r: Row): Receipt {
   };
 }
 
-export function verifyRows(rows: Iterable<Row>): { ok: true } | { ok: false; brokenAt: number; why: string } {
+/** The chain's hash of one row (the same definition writes and verifies). */
+function rowHash(prev: Buffer | null, r: ReceiptRow): Buffer {
+  const text = Buffer.from(JSON.stringify([r.actor, r.seq, r.at, r.from_state, r.to_state, r.event_kind, r.event_type, r.reason]));
+  const parts = [prev ?? Buffer.alloc(0), text, r.meta ?? Buffer.alloc(0)];
+  return sha256(Buffer.concat(parts));
+}
+
+export function verifyRows(rows: Iterable<ReceiptRow>): { ok: true } | { ok: false; brokenAt: number; why: string } {
   let prev: Buffer | null = null;
   let expected = 1;
   for (const r of rows) {
     if (r.seq !== expected) return { ok: false, brokenAt: expected, why: r.seq > expected ? `seq ${expected} is missing` : `seq ${r.seq} is duplicated` };
     const samePrev = prev === null ? r.prev_hash === null : r.prev_hash !== null && prev.equals(r.prev_hash);
-    const hash = chain(prev, r.actor, r.seq, r.at, r.from_state, r.to_state, r.event_kind, r.event_type, r.reason, r.meta);
-    if (!samePrev || !hash.equals(r.hash)) return { ok: false, brokenAt: r.seq, why: 'the hash chain does not match the row' };
+    if (!samePrev || !rowHash(prev, r).equals(r.hash)) return { ok: false, brokenAt: r.seq, why: 'the hash chain does not match the row' };
     prev = r.hash;
     expected++;
   }
   return { ok: true };
+}
+
+/** Verifies every chain of a database (also used by the command line, on a read-only handle). */
+export function verifyDatabase(db: Database.Database, before: () => void = () => undefined): { ok: true; actors: number } | { ok: false; actor: string; brokenAt: number; why: string } {
+  before();
+  const actors = db.prepare('SELECT name FROM actors ORDER BY id').pluck().all() as string[];
+  const stmt = db.prepare(`${SELECT_ROWS} WHERE a.name = ? ORDER BY r.seq`);
+  for (const actor of actors) {
+    const r = verifyRows(stmt.iterate(actor) as Iterable<ReceiptRow>);
+    if (!r.ok) return { ...r, actor };
+  }
+  return { ok: true, actors: actors.length };
+}
+
+/** Reads an actor's receipts from an open database (the command line). */
+export function readReceipts(db: Database.Database, actor: string): Receipt[] {
+  return (db.prepare(`${SELECT_ROWS} WHERE a.name = ? ORDER BY r.seq`).all(actor) as ReceiptRow[]).map(toReceipt);
 }

@@ -35,6 +35,11 @@ export abstract class ReplyHandle extends TimerEntry {
     holder.takenCalls = this;
   }
 
+  /** The holder no longer owes this reply (someone else, the journal, will deliver it). */
+  release(): void {
+    this.untake();
+  }
+
   protected untake(): void {
     const holder = this.holder;
     if (holder === null) return;

@@ -45,6 +45,8 @@ export interface ShardPoolOptions {
   /** Milliseconds a shard may take to start. */
   startTimeout: number;
   resourceLimits: ResourceLimits | undefined;
+  /** The journal's settings for the shards' clients (null: no journal). */
+  journal: ShardTask['journal'];
 }
 
 interface DirectoryEntry {
@@ -162,6 +164,7 @@ export class ShardPool {
       wanted: [...this.wanted],
       waitGraph: this.o.waitGraph,
       overrides: r.placement.entries(),
+      journal: this.o.journal,
     };
     const ready = new Promise<boolean>((resolve) => {
       this.readyWaiters.set(index, resolve);
@@ -206,6 +209,16 @@ export class ShardPool {
     }
     const pc = new PendingCall(`shard ${shard}`, Math.max(30_000, this.o.callTimeout), this.o.scheduler, null);
     const wireOpts: SpawnOptions = { ...opts, id, near: undefined };
+    // A persistent actor resumes from its last committed snapshot (read here, on the thread
+    // that owns the journal, after everything already sent to it is committed).
+    if (opts.persistent === true && opts.resume === undefined && this.o.host.snapshots !== null) {
+      try {
+        wireOpts.resume = this.o.host.snapshots(id);
+      } catch (err) {
+        this.reserved.delete(id);
+        throw err;
+      }
+    }
     r.control(shard, pc, 'spawn', { ...req, opts: wireOpts });
     let slot = -1;
     try {
@@ -254,6 +267,19 @@ export class ShardPool {
 
   has(id: string): boolean {
     return this.directory.has(id);
+  }
+
+  /** Every live shard sends the journal rows it holds (they arrive ahead of its answer). */
+  async flushJournal(): Promise<void> {
+    const r = this.o.remote;
+    const waits: Promise<unknown>[] = [];
+    for (const slot of this.slots) {
+      if (slot?.state !== 'up') continue;
+      const pc = new PendingCall(`shard ${slot.index}`, Math.max(30_000, this.o.callTimeout), this.o.scheduler, null);
+      r.control(slot.index, pc, 'journal.flush', null);
+      waits.push(pc.toPromise().catch(() => undefined));
+    }
+    await Promise.all(waits);
   }
 
   ids(): string[] {

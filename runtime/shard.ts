@@ -18,7 +18,9 @@ import type { ActorRef } from './ref.js';
 import { Scheduler } from './scheduler.js';
 import { SLOT } from './ref.js';
 import { WaitGraph, type WaitGraphLayout } from './wait-graph.js';
-import type { SpawnOptions } from './spawn-options.js';
+import type { Durability, SpawnOptions } from './spawn-options.js';
+import { JournalClient } from './journal-client.js';
+import type { JournalFailure } from './journal.js';
 import { reasonFromWire, reasonToWire } from './wire.js';
 
 export interface ShardTask {
@@ -40,6 +42,8 @@ export interface ShardTask {
   /** Placement overrides in force when this shard starts. */
   overrides: [string, number][];
   waitGraph: WaitGraphLayout | null;
+  /** The journal's settings (null: the system keeps no journal). */
+  journal: { durability: Durability | undefined; maxUnacked: number } | null;
 }
 
 /** What a spawn request carries: the machine by module and name, and the spawn options. */
@@ -78,6 +82,23 @@ export async function runShard(task: ShardTask): Promise<string> {
   });
   remote = new Remote(task.index, task.shards, host);
   const r = remote;
+  // Journal rows go to the main thread, which commits them and answers with 'jack'.
+  const journal =
+    task.journal === null
+      ? null
+      : new JournalClient(
+          (rows, upTo) => r.note(r.mainThread, 'j', rows, upTo),
+          (actors, err) => {
+            for (const [id, incarnation] of actors) {
+              const actor = host.actors.get(id);
+              if (actor !== undefined && actor.incarnation === incarnation) actor.crash(err);
+            }
+            logger.error({ err, actors: actors.map(([id]) => id) }, 'journal: rows could not be committed; their actors crash');
+          },
+          task.journal.maxUnacked,
+        );
+  host.journal = journal;
+  host.durability = task.journal?.durability;
   host.remote = r;
   for (const [id, shard] of task.overrides) r.placement.place(id, shard);
 
@@ -112,6 +133,9 @@ export async function runShard(task: ShardTask): Promise<string> {
             resolve({ idle: scheduler.idle, pending: traffic.pending, sent: traffic.sent, received: traffic.received });
           }),
         );
+      case 'journal.flush':
+        journal?.flush();
+        return true;
       case 'kill': {
         const { id, reason } = payload as { id: string; reason: string };
         host.actors.get(id)?.kill(reason);
@@ -137,6 +161,9 @@ export async function runShard(task: ShardTask): Promise<string> {
         break;
       case 'unplace':
         r.placement.unplace(a as string);
+        break;
+      case 'jack':
+        journal?.onAck(a as number, b as JournalFailure | null);
         break;
       case 'down':
         r.shardDown(a as number, b as string);

@@ -15,14 +15,22 @@ export interface SpawnOptions<A = unknown> {
   id?: string;
   /** Passed to the machine's `init`. */
   args?: A;
-  /** Keep state, data and timers in the journal (needs the journal). */
+  /** Keep state, data and armed timers in the journal: after a crash or a restart of the
+   *  process the actor resumes from its last committed snapshot (needs the journal and an id). */
   persistent?: boolean;
+  /** When a reply may go out relative to the commit of the receipts before it: 'commit' (after),
+   *  'async' (at once; bounded write-behind) or 'none' (no receipts). Default: 'commit' for
+   *  persistent actors, 'async' for others, or the system's `durability`. */
   durability?: Durability;
   /** Place the actor on the same shard as this one. */
   near?: ActorRef | string;
   /** Place the actor on this shard. */
   shard?: number;
   mailbox?: MailboxOptions;
+  /** @internal Set by supervisors: the supervisor a persistent actor belongs to. */
+  parent?: string;
+  /** @internal Set by the runtime: the snapshot a persistent actor resumes from. */
+  resume?: Uint8Array | null;
 }
 
 /** Validates options and returns the mailbox capacity (Infinity when unbounded). */
@@ -30,7 +38,8 @@ export function checkSpawnOptions(opts: SpawnOptions<unknown>, shards: number): 
   if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('spawn: options must be an object');
   if (opts.id !== undefined && (typeof opts.id !== 'string' || opts.id.length === 0)) throw new InvalidArgumentError('spawn: id must be a non-empty string');
   if (opts.persistent !== undefined && typeof opts.persistent !== 'boolean') throw new InvalidArgumentError('spawn: persistent must be a boolean');
-  if (opts.persistent === true) throw new InvalidArgumentError('spawn: persistent actors need the SQLite journal, which this build does not have yet');
+  if (opts.persistent === true && opts.id === undefined) throw new InvalidArgumentError('spawn: a persistent actor needs an id (it is how it is found again after a restart)');
+  if (opts.persistent === true && opts.durability === 'none') throw new InvalidArgumentError("spawn: a persistent actor cannot have durability 'none'");
   if (opts.durability !== undefined && !['commit', 'async', 'none'].includes(opts.durability)) {
     throw new InvalidArgumentError(`spawn: durability must be 'commit', 'async' or 'none', not ${JSON.stringify(opts.durability)}`);
   }

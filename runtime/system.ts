@@ -9,14 +9,16 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { Machine } from '../actors/machine.js';
 import { type Clock, RealClock, VirtualClock } from './clock.js';
 import { InvalidArgumentError, SystemShutdownError } from './errors.js';
-import type { ReceiptEvent, SystemEventMap, TransitionEvent } from './events.js';
-import { Journal, type Receipt, type ReceiptInput } from './journal.js';
+import type { SystemEventMap } from './events.js';
+import { ensureDirectory, Journal, type JournalFailure, type JournalOptions, type JournalSource, type Receipt } from './journal.js';
+import { DEFAULT_MAX_UNACKED, JournalClient } from './journal-client.js';
+import { JournalError } from './journal-error.js';
 import { ActorHost, DEFAULT_CALL_TIMEOUT } from './host.js';
 import type { ActorRef } from './ref.js';
 import { Remote } from './remote.js';
 import { Scheduler } from './scheduler.js';
 import { ShardPool } from './shard-pool.js';
-import type { SpawnOptions } from './spawn-options.js';
+import type { Durability, SpawnOptions } from './spawn-options.js';
 import { TimerEntry } from './timer-heap.js';
 import { settlesWithin } from './within.js';
 import { createWaitGraph, MAX_SLOTS, WaitGraph, type WaitGraphLayout } from './wait-graph.js';
@@ -27,9 +29,17 @@ export interface SystemOptions {
   /** Shard threads (worker threads hosting actors). 0 runs every actor on the calling thread.
    *  Default: the number of CPUs. */
   workers?: number;
-  /** The SQLite journal of receipts: a file path, or ':memory:'. Without it, no receipts are kept
-   *  (they are still emitted as `transition` and `receipt` events). */
-  db?: string;
+  /** The SQLite journal of receipts and snapshots: a file path, or ':memory:'. Default
+   *  './data/threadstate.db' (the directory is made if missing). `false`: no journal — no
+   *  receipts are kept (they are still emitted as events) and no actor can be persistent. */
+  db?: string | false;
+  /** Every actor's default durability (`spawn`'s `durability` overrides it). Without it:
+   *  'commit' for persistent actors, 'async' for the others. */
+  durability?: Durability;
+  /** Tuning of the journal: SQLite's `synchronous` ('full' default, or 'normal'), `busyTimeout`
+   *  (ms, 5000), `maxBytes` (a size cap), and `maxUnacked`: the bound of the 'async' loss window,
+   *  in rows per thread not yet committed (10000). */
+  journal?: JournalOptions & { maxUnacked?: number };
   /** A pino logger, or options for one. Default: pino at level 'info' (THREADSTATE_LOG_LEVEL overrides). */
   logger?: Logger | LoggerOptions;
   /** 'virtual' makes time move only through `system.clock.advance(ms)` (for tests). */
@@ -69,6 +79,8 @@ type Internals = Required<Pick<SystemOptions, 'callTimeout' | 'terminateTimeout'
   resourceLimits: ResourceLimits | undefined;
   waitGraph: WaitGraphLayout | null;
   journal: Journal | null;
+  durability: Durability | undefined;
+  maxUnacked: number;
 };
 
 export class ActorSystem extends EventEmitter<SystemEventMap> {
@@ -95,12 +107,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     this.scheduler = scheduler;
     const journal = opts.journal;
     this.journal = journal;
-    if (journal !== null) journal.onError = (err) => this.logger.error({ err }, 'journal write failed');
-    const emit = (name: string, ...payload: unknown[]): boolean => {
-      if (journal !== null && (name === 'transition' || name === 'receipt')) journal.append(receiptOf(name, payload[0] as TransitionEvent & ReceiptEvent));
-      return (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
-    };
-    const journaled = (name: string): boolean => journal !== null && (name === 'transition' || name === 'receipt');
+    const emit = (name: string, ...payload: unknown[]): boolean => (this.emit as (n: string, ...p: unknown[]) => boolean)(name, ...payload);
     const exited = (id: string, reason: unknown): void => this.exitWatchers.get(id)?.(reason);
     const layout = opts.waitGraph;
     const graph = layout === null ? null : new WaitGraph(layout, opts.workers, () => this.logger.warn('deadlock detection: no free slot on the main thread'));
@@ -108,12 +115,13 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       scheduler,
       graph,
       logger: opts.logger,
-      events: { wants: (name) => journaled(name) || this.listenerCount(name) > 0, emit, exited },
+      events: { wants: (name) => this.listenerCount(name) > 0, emit, exited },
       callTimeout: opts.callTimeout,
       terminateTimeout: opts.terminateTimeout,
       shards: Math.max(1, opts.workers),
     });
     this.pool = null;
+    if (journal !== null) this.attachJournal(journal, opts);
     if (opts.workers > 0) {
       const host = this.host;
       const remote = new Remote(opts.workers, opts.workers, host);
@@ -135,12 +143,19 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
         watchdog: opts.watchdog,
         startTimeout: opts.startTimeout,
         resourceLimits: opts.resourceLimits,
+        journal: journal === null ? null : { durability: opts.durability, maxUnacked: opts.maxUnacked },
       });
       host.spawner = (machine, spawnOpts) => pool.spawn(machine, spawnOpts);
       this.pool = pool;
       if (journal !== null) {
-        pool.want('transition');
-        pool.want('receipt');
+        // Rows from a shard are committed here; the acknowledgement goes back to the same
+        // incarnation of the shard that sent them (a replacement starts its tags afresh).
+        remote.onNote = (op, a, b, from) => {
+          if (op !== 'j') return;
+          const link = remote.linkTo(from);
+          const source: JournalSource = { ack: (upTo, failure) => void (remote.linkTo(from) === link && remote.note(from, 'jack', upTo, failure)) };
+          journal.submit(source, a as unknown[], b as number);
+        };
       }
     }
     const clock = opts.clock;
@@ -155,6 +170,33 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
         else await scheduler.advance(ms);
       },
     };
+  }
+
+  /** The main thread's own actors write through a client too; failures become events. */
+  private attachJournal(journal: Journal, opts: Internals): void {
+    const host = this.host;
+    const client = new JournalClient(
+      (rows, upTo) => journal.submit(source, rows, upTo),
+      (actors, err) => crashJournaled(host, actors, err),
+      opts.maxUnacked,
+    );
+    const source: JournalSource = { ack: (upTo, failure) => client.onAck(upTo, failure) };
+    host.journal = client;
+    host.durability = opts.durability;
+    host.snapshots = (id) => journal.snapshot(id)?.body ?? null;
+    journal.onError = (err: JournalError, failure: JournalFailure) => {
+      this.logger.error({ err, actors: failure.actors.map(([id]) => id) }, 'journal: a group commit failed; its actors crash and their callers get the error');
+      (this.emit as (n: string, ...p: unknown[]) => boolean)('journalError', { error: err, actors: failure.actors.map(([id]) => id) });
+    };
+  }
+
+  /** Every thread sends the rows it holds, and the journal commits them (before a read). */
+  private async syncJournal(): Promise<Journal> {
+    const journal = this.needJournal('receipts');
+    this.host.journal?.flush();
+    if (this.pool !== null) await this.pool.flushJournal();
+    journal.commit();
+    return journal;
   }
 
   /** @internal starts the shards */
@@ -272,16 +314,23 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
 
   /** An actor's receipts from the journal, oldest first (needs the `db` option). */
   async receipts(id: string, opts: { since?: number; limit?: number } = {}): Promise<Receipt[]> {
-    return this.needJournal('receipts').receipts(id, opts);
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('receipts: id must be a non-empty string');
+    return (await this.syncJournal()).receipts(id, opts);
   }
 
   /** Checks an actor's hash chain: `{ ok: true }`, or where it breaks. */
   async verifyReceipts(id: string): Promise<{ ok: true } | { ok: false; brokenAt: number; why: string }> {
-    return this.needJournal('verifyReceipts').verify(id);
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('verifyReceipts: id must be a non-empty string');
+    return (await this.syncJournal()).verify(id);
+  }
+
+  /** @internal The persistent actors a supervisor had running, from the journal. */
+  persistentChildren(parent: string): { id: string; args: unknown }[] {
+    return this.journal === null ? [] : this.journal.childrenOf(parent);
   }
 
   private needJournal(what: string): Journal {
-    if (this.journal === null) throw new InvalidArgumentError(`${what}: this system has no journal (createSystem({ db }))`);
+    if (this.journal === null) throw new InvalidArgumentError(`${what}: this system has no journal (createSystem({ db: false }))`);
     return this.journal;
   }
 
@@ -300,10 +349,12 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
   }
 }
 
-/** A transition or receipt event as a journal row. */
-function receiptOf(name: string, e: TransitionEvent & ReceiptEvent): ReceiptInput {
-  if (name === 'transition') return { actor: e.id, at: e.at, from: e.from, to: e.to, eventKind: e.event, eventType: e.type, reason: null, meta: undefined };
-  return { actor: e.id, at: e.at, from: e.state, to: e.state, eventKind: e.event, eventType: e.type, reason: e.reason, meta: e.meta };
+/** Actors whose rows the journal could not commit crash (the same incarnation only). */
+export function crashJournaled(host: ActorHost, actors: [string, number][], err: JournalError): void {
+  for (const [id, incarnation] of actors) {
+    const actor = host.actors.get(id);
+    if (actor !== undefined && actor.incarnation === incarnation) actor.crash(err);
+  }
 }
 
 /** A one-shot timer on the system's scheduler (virtual-clock aware). */
@@ -320,7 +371,13 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   if (typeof opts !== 'object' || opts === null) throw new InvalidArgumentError('createSystem: options must be an object');
   const workers = opts.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new InvalidArgumentError(`createSystem: workers must be an integer from 0 to 64, got ${String(opts.workers)}`);
-  if (opts.db !== undefined && (typeof opts.db !== 'string' || opts.db.length === 0)) throw new InvalidArgumentError('createSystem: db must be a file path or ":memory:"');
+  if (opts.db !== undefined && opts.db !== false && (typeof opts.db !== 'string' || opts.db.length === 0)) throw new InvalidArgumentError('createSystem: db must be a file path, ":memory:" or false');
+  if (opts.durability !== undefined && !['commit', 'async', 'none'].includes(opts.durability)) throw new InvalidArgumentError(`createSystem: durability must be 'commit', 'async' or 'none', not ${JSON.stringify(opts.durability)}`);
+  const jo = opts.journal ?? {};
+  if (typeof jo !== 'object' || jo === null) throw new InvalidArgumentError('createSystem: journal must be an object');
+  if (jo.synchronous !== undefined && jo.synchronous !== 'full' && jo.synchronous !== 'normal') throw new InvalidArgumentError(`createSystem: journal.synchronous must be 'full' or 'normal'`);
+  const maxUnacked = jo.maxUnacked ?? DEFAULT_MAX_UNACKED;
+  if (!Number.isInteger(maxUnacked) || maxUnacked < 0) throw new InvalidArgumentError('createSystem: journal.maxUnacked must be an integer >= 0');
   if (opts.clock !== undefined && opts.clock !== 'real' && opts.clock !== 'virtual') throw new InvalidArgumentError(`createSystem: clock must be 'real' or 'virtual', got ${JSON.stringify(opts.clock)}`);
   const ms = (name: 'callTimeout' | 'terminateTimeout' | 'shutdownTimeout' | 'watchdog' | 'startTimeout', dflt: number): number => {
     const v = opts[name] ?? dflt;
@@ -333,9 +390,16 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   if (!Number.isInteger(perThread) || perThread < 1 || perThread * (workers + 1) > MAX_SLOTS) {
     throw new InvalidArgumentError(`createSystem: maxActorsPerThread must be an integer from 1 to ${Math.floor(MAX_SLOTS / (workers + 1))} (with ${workers} workers)`);
   }
-  const journal = opts.db === undefined ? null : new Journal(opts.db);
+  let journal: Journal | null = null;
+  if (opts.db !== false) {
+    const path = opts.db ?? DEFAULT_DB;
+    if (opts.db === undefined) ensureDirectory(path);
+    journal = new Journal(path, jo);
+  }
   const system = new ActorSystem({
     journal,
+    durability: opts.durability,
+    maxUnacked,
     waitGraph: opts.deadlockDetection === false ? null : createWaitGraph(workers + 1, perThread),
     logger,
     clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
@@ -347,9 +411,17 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
     workers,
     resourceLimits: opts.resourceLimits,
   });
-  await system.startShards();
+  try {
+    await system.startShards();
+  } catch (err) {
+    journal?.close();
+    throw err;
+  }
   return system;
 }
+
+/** Where the journal lives when createSystem is given no `db`. */
+export const DEFAULT_DB = './data/threadstate.db';
 
 function isLogger(value: unknown): value is Logger {
   return typeof value === 'object' && value !== null && typeof (value as Logger).child === 'function' && typeof (value as Logger).info === 'function';

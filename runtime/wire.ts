@@ -25,6 +25,7 @@ import {
   UnhandledEventError,
 } from './errors.js';
 import { ActorRef, SHARD_HINT, SLOT } from './ref.js';
+import { JournalError, type JournalTrouble } from './journal-error.js';
 
 // Record types. Every record is five slots in a flat batch: [type, a, b, c, d].
 export const REC_CAST = 1; // to, kind, msg, -
@@ -140,7 +141,7 @@ export interface ErrorPayload {
   fields: Record<string, unknown>;
 }
 
-const FIELDS = ['target', 'timeoutMs', 'cycle', 'actor', 'reason', 'capacity', 'machine', 'from', 'to', 'state', 'kind', 'detail', 'module', 'shard'];
+const FIELDS = ['target', 'timeoutMs', 'cycle', 'actor', 'reason', 'capacity', 'machine', 'from', 'to', 'state', 'kind', 'detail', 'module', 'shard', 'sqlite'];
 
 /** Turns any thrown value into something that crosses threads and comes back as the same class. */
 export function errorToPayload(err: unknown): ErrorPayload {
@@ -191,6 +192,9 @@ export function payloadToError(p: ErrorPayload): Error {
       break;
     case 'shard_start':
       err = new ShardStartError(f.shard as number, f.detail as string);
+      break;
+    case 'journal':
+      err = new JournalError(p.message, { sqlite: f.sqlite as string | null, reason: f.reason as JournalTrouble });
       break;
     default: {
       const Known: Record<string, new (m: string) => ThreadstateError> = {

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 async function sys(workers: number): Promise<ActorSystem> {
-  const system = await createSystem({ workers, logger: { level: 'silent' } });
+  const system = await createSystem({ workers, db: ':memory:', logger: { level: 'silent' } });
   systems.push(system);
   return system;
 }

@@ -12,7 +12,7 @@ export const WORKERS = [0, 2] as const;
 
 /** A system on the virtual clock with logging silenced (unless THREADSTATE_LOG_LEVEL is set). `workers` defaults to 0. */
 export function testSystem(opts: SystemOptions = {}): Promise<ActorSystem> {
-  return createSystem({ workers: 0, clock: 'virtual', logger: { level: process.env.THREADSTATE_LOG_LEVEL ?? 'silent' }, ...opts });
+  return createSystem({ workers: 0, clock: 'virtual', db: ':memory:', logger: { level: process.env.THREADSTATE_LOG_LEVEL ?? 'silent' }, ...opts });
 }
 
 /** Lets queued events and promise chains run (real macrotask turns; no time passes on the virtual clock). */

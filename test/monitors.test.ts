@@ -46,7 +46,7 @@ describe.each([0, 2])('monitors (workers: %i)', (workers) => {
 
 describe('monitors and dead shards', () => {
   it('a monitor on an actor whose shard dies fires DOWN shard_down', async () => {
-    const system = await createSystem({ workers: 2, logger: { level: 'silent' }, watchdog: 400 });
+    const system = await createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' }, watchdog: 400 });
     systems.push(system);
     const { bomb } = await import('./fixtures/shards.js');
     const w = await system.spawn(watcher, { id: 'w', shard: 0 });

@@ -15,7 +15,7 @@ import { worker } from './fixtures/drain.js';
 describe('shutdown with shards', () => {
   it('drains mailboxes and runs every terminate on the shards', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'ts-drain-')), 'terminated.txt');
-    const system = await createSystem({ workers: 2, logger: { level: 'silent' } });
+    const system = await createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' } });
     const refs = await Promise.all(['a', 'b', 'c', 'd'].map((name, i) => system.spawn(worker, { id: name, shard: i % 2, args: { file, name } })));
     for (let i = 0; i < 1000; i++) for (const r of refs) r.cast(i);
     await system.shutdown(); // the casts are still queued: they are handled before each stop
@@ -45,7 +45,7 @@ describe('shutdown with shards', () => {
     const script = `
       import { createSystem } from ${JSON.stringify(entry)};
       const { w } = await import(${JSON.stringify(mod)});
-      const system = await createSystem({ workers: 2, logger: { level: 'silent' } });
+      const system = await createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' } });
       const refs = [];
       for (let i = 0; i < 4; i++) refs.push(await system.spawn(w, { id: 'w' + i, shard: i % 2, args: { out: ${JSON.stringify(out)}, name: 'w' + i } }));
       for (const r of refs) for (let i = 0; i < 500; i++) r.cast(i);

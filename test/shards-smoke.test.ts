@@ -4,7 +4,7 @@ import { counter } from './fixtures/basic.js';
 
 describe('shards smoke', () => {
   it('spawns on worker threads and answers calls and casts', async () => {
-    const system = await createSystem({ workers: 2, logger: { level: 'silent' } });
+    const system = await createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' } });
     try {
       const a = await system.spawn(counter, { id: 'a', shard: 0 });
       const b = await system.spawn(counter, { id: 'b', shard: 1, args: 10 });

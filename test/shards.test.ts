@@ -21,7 +21,7 @@ import { blackhole, bomb, echo, relay, sink, source } from './fixtures/shards.js
 
 let systems: ActorSystem[] = [];
 async function start(opts: SystemOptions = {}): Promise<ActorSystem> {
-  const system = await createSystem({ workers: 2, logger: { level: 'silent' }, ...opts });
+  const system = await createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' }, ...opts });
   systems.push(system);
   return system;
 }
@@ -69,7 +69,7 @@ describe('placement and refs', () => {
 
 describe('ordering', () => {
   it('messages from one sender to one receiver arrive in the order sent, across three shards, under load', async () => {
-    const system = await createSystem({ workers: 3, logger: { level: 'silent' } });
+    const system = await createSystem({ workers: 3, db: ':memory:', logger: { level: 'silent' } });
     systems.push(system);
     const receiver = await system.spawn(sink, { id: 'receiver', shard: 2 });
     const senders = await Promise.all([0, 1, 2].map((shard) => system.spawn(source, { id: `s${shard}`, shard })));
@@ -120,7 +120,7 @@ describe('machine modules', () => {
   });
 
   it('a shard that does not start in time is ShardStartError at createSystem', async () => {
-    await expect(createSystem({ workers: 2, logger: { level: 'silent' }, startTimeout: 1 })).rejects.toBeInstanceOf(ShardStartError);
+    await expect(createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' }, startTimeout: 1 })).rejects.toBeInstanceOf(ShardStartError);
   });
 });
 

@@ -299,7 +299,7 @@ describe('supervision across a shard’s death', () => {
   it('children lost with a dead shard are restarted on a live shard; one_for_all also restarts siblings on the other shard', async () => {
     const { createSystem } = await import('threadstate');
     const { bomb } = await import('./fixtures/shards.js');
-    const system = await createSystem({ workers: 2, logger: { level: 'silent' }, watchdog: 400 });
+    const system = await createSystem({ workers: 2, db: ':memory:', logger: { level: 'silent' }, watchdog: 400 });
     systems.push(system);
     const restarts: string[] = [];
     system.on('restart', (r) => restarts.push(r.id));

@@ -425,7 +425,7 @@ describe('no handle left open after shutdown', () => {
   it('a real-clock system with armed 60 s timeouts and in-flight calls exits by itself after shutdown', () => {
     const script = `
       const { createSystem, defineMachine, keep, keepAll, reply, stateTimeout, timeout, eventTimeout } = await import(${JSON.stringify(entry)});
-      const system = await createSystem({ workers: 0, logger: { level: 'silent' }, shutdownTimeout: 300 });
+      const system = await createSystem({ workers: 0, db: ':memory:', logger: { level: 'silent' }, shutdownTimeout: 300 });
       const armed = defineMachine({
         name: 'armed',
         init: () => ({ state: 'idle', data: [], actions: [stateTimeout(60000, 'st'), timeout('named', 60000, 'n')] }),
@@ -478,7 +478,7 @@ describe('no handle left open after shutdown', () => {
     const script = `
       const { createSystem, defineMachine, keepAll, stateTimeout } = await import(${JSON.stringify(entry)});
       // workers: 0 — a machine defined in an eval script has no module a worker could import.
-      const system = await createSystem({ workers: 0, logger: { level: 'silent' } });
+      const system = await createSystem({ workers: 0, db: ':memory:', logger: { level: 'silent' } });
       const m = defineMachine({ name: 'm', init: () => ({ state: 's', data: null, actions: [stateTimeout(60000, 'x')] }), states: { s: { state_timeout: () => keepAll() } } });
       await system.spawn(m);
       await system.shutdown();
