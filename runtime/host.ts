@@ -188,7 +188,8 @@ export class ActorHost implements RefRouter {
       const d = opts.durability ?? this.durability ?? (opts.persistent === true ? 'commit' : 'async');
       actor.durability = d === 'commit' ? DURABILITY_COMMIT : d === 'async' ? DURABILITY_ASYNC : DURABILITY_NONE;
       actor.persistent = opts.persistent === true;
-      actor.incarnation = ++this.incarnations;
+      // Unique across threads (an id restarted on another shard must not inherit a fence).
+      actor.incarnation = ++this.incarnations * 128 + (this.remote === null ? 127 : this.remote.self);
     }
     if (this.graph !== null) actor.slot = this.graph.allocate();
     this.actors.set(id, actor);

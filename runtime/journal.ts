@@ -341,6 +341,12 @@ export class Journal {
     return rows.map((r) => ({ id: r.id, args: (unpack(r.body) as SnapshotBody).args }));
   }
 
+  /** Deletes a persistent actor's snapshot (after what is queued is committed). */
+  forget(actor: string): void {
+    this.commit();
+    this.db.prepare('DELETE FROM snapshots WHERE actor = (SELECT id FROM actors WHERE name = ?)').run(actor);
+  }
+
   close(): void {
     if (this.closed) return;
     this.commit();
@@ -384,6 +390,9 @@ function migrate(db: Database.Database, path: string): void {
     db.close();
     throw new JournalError(`journal: ${path} was written by a newer threadstate (schema ${version}; this one knows up to ${SCHEMA_VERSION})`, { reason: 'schema' });
   }
+  // A file SQLite could open only read-only (permissions, an immutable file) fails here, at
+  // open, rather than at the first commit: this rewrites the header with the same version.
+  db.pragma(`user_version = ${version}`);
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);

@@ -267,6 +267,8 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
         }),
       logger: this.logger,
       report: (event, payload) => (this.emit as (n: string, ...p: unknown[]) => boolean)(event, payload),
+      persistentChildren: (parent) => this.persistentChildren(parent),
+      forgetPersistent: (id) => this.journal?.forget(id),
     };
   }
 

@@ -31,6 +31,11 @@ export interface SupervisionPort {
   sleep(ms: number): Promise<void>;
   readonly logger: Logger;
   report(event: 'restart' | 'supervisorDown', payload: Record<string, unknown>): void;
+  /** The persistent actors this supervisor had running when it last stopped or the process
+   *  died (from the journal): a simple_one_for_one supervisor brings them back at start. */
+  persistentChildren(parent: string): { id: string; args: unknown }[];
+  /** Deletes a persistent actor's snapshot (a child removed for good). */
+  forgetPersistent(id: string): void;
 }
 
 type Instance = { kind: 'worker'; ref: ActorRef } | { kind: 'supervisor'; sup: Supervisor };
@@ -88,7 +93,7 @@ export class Supervisor {
    *  It runs as the supervisor's first job: an exit during the start is handled right after it. */
   start(): Promise<void> {
     return this.serialize(async () => {
-      for (const spec of this.spec.children) {
+      for (const spec of [...this.spec.children, ...this.persistentChildren()]) {
         const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
         this.children.push(c);
         try {
@@ -111,6 +116,18 @@ export class Supervisor {
 
   // ---------------------------------------------------------------- children coming and going
 
+  /** A simple_one_for_one supervisor whose template is persistent brings back the children it
+   *  had (same ids, same args): each resumes from its snapshot. */
+  private persistentChildren(): ChildSpec[] {
+    const t = this.spec.flags.template;
+    if (this.spec.flags.strategy !== 'simple_one_for_one' || t === undefined || isSupervisorSpec(t) || t.opts.persistent !== true) return [];
+    return this.port.persistentChildren(this.id).map(({ id, args }) => {
+      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
+      if (id.startsWith(`${t.id}-`) && n > this.dynamicCount) this.dynamicCount = n;
+      return { ...t, id, opts: { ...t.opts, args } } as WorkerSpec;
+    });
+  }
+
   private async startChildProcess(c: Child): Promise<void> {
     const spec = c.spec;
     if (isSupervisorSpec(spec)) {
@@ -123,6 +140,8 @@ export class Supervisor {
     }
     // The watch goes in before the spawn: a child may die before the spawn's answer is read.
     const { restart: _r, shutdown: _s, significant: _g, backoff: _b, ...spawnOpts } = spec.opts;
+    // A persistent child records its supervisor, which brings it back after the process dies.
+    if (spawnOpts.persistent === true) (spawnOpts as SpawnOptions).parent = this.id;
     const instance: { kind: 'worker'; ref: ActorRef } = { kind: 'worker', ref: null as unknown as ActorRef };
     c.instance = instance;
     c.status = 'running';
@@ -299,13 +318,15 @@ export class Supervisor {
 
   // ---------------------------------------------------------------- the dynamic API
 
-  startChild(specOrArgs: ChildSpec | unknown): Promise<ActorRef | SupervisorRef> {
+  startChild(specOrArgs: ChildSpec | unknown, opts: { id?: string } = {}): Promise<ActorRef | SupervisorRef> {
     return this.serialize(async () => {
       this.mustRun();
       let spec: ChildSpec;
       if (this.spec.flags.strategy === 'simple_one_for_one') {
         const t = this.spec.flags.template as WorkerSpec;
-        spec = { ...t, id: `${t.id}-${++this.dynamicCount}`, opts: { ...t.opts, args: specOrArgs } } as WorkerSpec;
+        if (opts.id !== undefined && (typeof opts.id !== 'string' || opts.id.length === 0)) throw new SupervisorError('bad_spec', `supervisor '${this.id}': startChild's id must be a non-empty string`);
+        if (opts.id !== undefined && this.children.some((c) => c.spec.id === opts.id)) throw new SupervisorError('already_started', `supervisor '${this.id}': child '${opts.id}' is already started`);
+        spec = { ...t, id: opts.id ?? `${t.id}-${++this.dynamicCount}`, opts: { ...t.opts, args: specOrArgs } } as WorkerSpec;
       } else {
         if (typeof specOrArgs !== 'object' || specOrArgs === null || !('id' in specOrArgs)) throw new SupervisorError('bad_spec', `supervisor '${this.id}': startChild needs a child spec made by child() or supervisor()`);
         spec = specOrArgs as ChildSpec;
@@ -326,7 +347,11 @@ export class Supervisor {
     return this.serialize(async () => {
       const c = this.find(id);
       await this.terminateChild(c);
-      if (c.spec.restart === 'temporary' || this.spec.flags.strategy === 'simple_one_for_one') this.remove(c);
+      if (c.spec.restart === 'temporary' || this.spec.flags.strategy === 'simple_one_for_one') {
+        this.remove(c);
+        // A dynamic child terminated through the API is gone for good: it must not come back.
+        if (!isSupervisorSpec(c.spec) && c.spec.opts.persistent === true) this.port.forgetPersistent(c.spec.id);
+      }
     });
   }
 
@@ -402,9 +427,10 @@ export class SupervisorRef {
     return this.sup.id;
   }
 
-  /** A child spec; for simple_one_for_one, the args for a new child from the template. */
-  startChild(specOrArgs: ChildSpec | unknown): Promise<ActorRef | SupervisorRef> {
-    return this.sup.startChild(specOrArgs);
+  /** A child spec; for simple_one_for_one, the args for a new child from the template (and,
+   *  optionally, its id: by default `<template id>-<n>`). */
+  startChild(specOrArgs: ChildSpec | unknown, opts?: { id?: string }): Promise<ActorRef | SupervisorRef> {
+    return this.sup.startChild(specOrArgs, opts);
   }
 
   terminateChild(id: string): Promise<void> {
