@@ -31,9 +31,9 @@ import type { Remote, RemoteFrom } from './remote.js';
 import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import { checkSpawnOptions, type Durability, type SpawnOptions } from './spawn-options.js';
-import { pack, unpack } from 'msgpackr';
 import { DURABILITY_ASYNC, DURABILITY_COMMIT, DURABILITY_NONE, type JournalClient } from './journal-client.js';
 import type { SnapshotBody } from './journal.js';
+import { decodeValue, encodeValue } from './wire.js';
 import type { ReplyHandle } from './reply-handle.js';
 
 export const DEFAULT_CALL_TIMEOUT = 5000;
@@ -200,7 +200,7 @@ export class ActorHost implements RefRouter {
   private resumeActor(machine: Machine, id: string, body: Uint8Array, capacity: number, opts: SpawnOptions): ActorRef {
     let snap: SnapshotBody;
     try {
-      snap = unpack(body) as SnapshotBody;
+      snap = decodeValue(body, (rid, shard, slot) => this.refAt(rid, shard, slot)) as SnapshotBody;
     } catch (err) {
       throw new InitError(id, err);
     }
@@ -474,7 +474,7 @@ export class ActorHost implements RefRouter {
     let body: Uint8Array;
     try {
       const snap: SnapshotBody = { state: actor.state, data: actor.data, timers: actor.timersForSnapshot(), args: (actor.spawnOptions as SpawnOptions).args };
-      body = pack(snap);
+      body = encodeValue(snap);
     } catch (err) {
       actor.crash(new EncodeError(`persistent actor '${actor.id}': its snapshot cannot be encoded: ${(err as Error).message}`, { cause: err }));
       return false;

@@ -13,12 +13,12 @@
  * one queue released from the front. A row that could not be written makes its actor crash and
  * its held replies fail with the JournalError: nobody hears of a transition that is not durable.
  */
-import { pack } from 'msgpackr';
 import type { Actor } from '../actors/actor.js';
 import { Deque } from './deque.js';
 import { JournalError } from './journal-error.js';
 import { type JournalFailure, ROW_FIELDS, R_SNAP } from './journal.js';
 import type { ReplyHandle } from './reply-handle.js';
+import { encodeValue } from './wire.js';
 
 export const DURABILITY_NONE = 0;
 export const DURABILITY_ASYNC = 1;
@@ -52,7 +52,7 @@ export class JournalClient {
   /** Appends one row; returns its tag (also recorded as the actor's latest). */
   append(actor: Actor, at: number, from: unknown, to: unknown, kind: string | null, type: string | null, reason: string | null, meta: unknown): number {
     const r = this.rows;
-    r.push(actor.id, actor.incarnation, at, from, to, kind, type, reason, meta === undefined ? undefined : pack(meta), undefined, undefined, undefined);
+    r.push(actor.id, actor.incarnation, at, from, to, kind, type, reason, meta === undefined ? undefined : encodeValue(meta), undefined, undefined, undefined);
     this.lastRowActor = actor;
     actor.journalTag = ++this.tag;
     this.queueFlush();

@@ -21,9 +21,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { unpack } from 'msgpackr';
 import { JournalError } from './journal-error.js';
+import type { ActorRef } from './ref.js';
 import { sha256 } from './sha256.js';
+import { decodeValue } from './wire.js';
 
 export { JournalError } from './journal-error.js';
 
@@ -157,6 +158,8 @@ export class Journal {
   private hashBuf = Buffer.allocUnsafe(1024);
   /** Rows committed so far (receipts and snapshot-only rows), for figures. */
   committed = 0;
+  /** Makes the refs found in metadata and snapshots (the system binds them to its router). */
+  refs: (id: string, shard: number, slot: number) => ActorRef = plainRef;
   /** Called when a group commit fails (after the sources have been told). */
   onError: ((err: JournalError, failure: JournalFailure) => void) | null = null;
 
@@ -313,7 +316,7 @@ export class Journal {
   receipts(actor: string, opts: { since?: number; limit?: number } = {}): Receipt[] {
     this.commit();
     const rows = this.db.prepare(`${SELECT_ROWS} WHERE a.name = ? AND r.seq > ? ORDER BY r.seq LIMIT ?`).all(actor, opts.since ?? 0, opts.limit ?? -1) as ReceiptRow[];
-    return rows.map(toReceipt);
+    return rows.map((r) => toReceipt(r, this.refs));
   }
 
   /** Walks an actor's chain: the first row whose sequence or hash does not follow, if any. */
@@ -338,7 +341,7 @@ export class Journal {
   childrenOf(parent: string): { id: string; args: unknown }[] {
     this.commit();
     const rows = this.db.prepare('SELECT a.name AS id, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE s.parent = ? ORDER BY a.id').all(parent) as { id: string; body: Buffer }[];
-    return rows.map((r) => ({ id: r.id, args: (unpack(r.body) as SnapshotBody).args }));
+    return rows.map((r) => ({ id: r.id, args: (decodeValue(r.body, this.refs) as SnapshotBody).args }));
   }
 
   /** Deletes a persistent actor's snapshot (after what is queued is committed). */
@@ -422,7 +425,10 @@ function stateText(state: unknown): string | null {
   return state === undefined ? null : JSON.stringify(state);
 }
 
-function toReceipt(r: ReceiptRow): Receipt {
+/** Outside a system (the command line) a ref in metadata reads back as `{ id }`. */
+const plainRef = (id: string): ActorRef => ({ id }) as ActorRef;
+
+function toReceipt(r: ReceiptRow, refs: (id: string, shard: number, slot: number) => ActorRef): Receipt {
   return {
     actor: r.actor,
     seq: r.seq,
@@ -431,7 +437,7 @@ function toReceipt(r: ReceiptRow): Receipt {
     to: r.to_state === null ? undefined : (JSON.parse(r.to_state) as unknown),
     event: { kind: r.event_kind, type: r.event_type },
     reason: r.reason,
-    meta: r.meta === null ? undefined : (unpack(r.meta) as unknown),
+    meta: r.meta === null ? undefined : decodeValue(r.meta, refs),
     hash: r.hash.toString('hex'),
   };
 }
@@ -470,5 +476,5 @@ export function verifyDatabase(db: Database.Database, before: () => void = () =>
 
 /** Reads an actor's receipts from an open database (the command line). */
 export function readReceipts(db: Database.Database, actor: string): Receipt[] {
-  return (db.prepare(`${SELECT_ROWS} WHERE a.name = ? ORDER BY r.seq`).all(actor) as ReceiptRow[]).map(toReceipt);
+  return (db.prepare(`${SELECT_ROWS} WHERE a.name = ? ORDER BY r.seq`).all(actor) as ReceiptRow[]).map((r) => toReceipt(r, plainRef));
 }

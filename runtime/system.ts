@@ -182,6 +182,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     );
     const source: JournalSource = { ack: (upTo, failure) => client.onAck(upTo, failure) };
     host.journal = client;
+    journal.refs = (id, shard, slot) => host.refAt(id, shard, slot);
     host.durability = opts.durability;
     host.snapshots = (id) => journal.snapshot(id)?.body ?? null;
     journal.onError = (err: JournalError, failure: JournalFailure) => {

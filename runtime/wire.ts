@@ -78,6 +78,21 @@ export function decodeBatch(bytes: Uint8Array, refs: (id: string, shard: number,
   }
 }
 
+/** Encodes one value (a snapshot, receipt metadata) into bytes of its own, refs and errors included. */
+export function encodeValue(value: unknown): Uint8Array {
+  return new Uint8Array(packr.pack(value));
+}
+
+/** Decodes what encodeValue wrote; refs are made by `refs`. */
+export function decodeValue(bytes: Uint8Array, refs: (id: string, shard: number, slot: number) => ActorRef): unknown {
+  refFactory = refs;
+  try {
+    return packr.unpack(bytes) as unknown;
+  } finally {
+    refFactory = null;
+  }
+}
+
 /**
  * Throws EncodeError, naming the path, if `value` holds something that cannot cross a thread
  * intact: functions, symbols, class instances (other than refs, dates, maps, sets, errors,

@@ -21,13 +21,14 @@ import {
   InvalidArgumentError,
   JournalError,
   supervisor,
+  type ActorRef,
   type ActorSystem,
   type JournalErrorEvent,
   type SystemOptions,
   type SupervisorRef,
 } from 'threadstate';
 import { sha256 } from '../runtime/sha256.js';
-import { account } from './fixtures/account.js';
+import { account, holder } from './fixtures/account.js';
 import { ledger } from './fixtures/journal.js';
 import { settle, WORKERS } from './helpers.js';
 
@@ -170,6 +171,22 @@ describe.each(WORKERS)('persistent actors (workers: %i)', (workers) => {
       [1, 'init', 'open'],
       [2, 'state_timeout', 'frozen'],
     ]);
+  });
+
+  it('refs in its data and in receipt metadata come back as working refs', async () => {
+    const db = dbFile();
+    const first = await open(db, { workers });
+    await first.spawn(account, { id: 'peer', persistent: true, args: { balance: 3 } });
+    const h = await first.spawn(holder, { id: 'holder', persistent: true, args: { peer: first.ref('peer') } });
+    expect(await h.call('remember')).toBe('ok');
+    await close(first);
+    const second = await open(db, { workers });
+    await second.spawn(account, { id: 'peer', persistent: true });
+    const again = await second.spawn(holder, { id: 'holder', persistent: true });
+    expect(await again.call('ask')).toMatchObject({ balance: 3 });
+    const meta = (await second.receipts('holder')).find((r) => r.reason === 'peer')?.meta as { peer: ActorRef };
+    expect(meta.peer.id).toBe('peer');
+    expect(await meta.peer.call({ type: 'get' })).toMatchObject({ balance: 3 });
   });
 
   it("stopping with 'normal' finishes it for good: the next spawn runs init", async () => {
