@@ -22,6 +22,10 @@ describe('flagship example', () => {
     expect(res.stdout).toMatch(/restarted by supervisor/);
     expect(res.stdout).toMatch(/refused at once with DeadlockError/);
     expect(res.stdout).toMatch(/shut down cleanly/);
+    // Persistence: the crashed governor resumed its state; a second system brought all back.
+    expect(res.stdout).toMatch(/restarted by billing_sup .* from its snapshot: it answers again, in 'pending_payment'/);
+    expect(res.stdout).toMatch(/600 persistent governors brought back under their supervisors/);
+    expect(res.stdout).toMatch(/its receipts chain verifies/);
     expect(res.stderr).not.toMatch(/shard worker died/);
   }, 90_000);
 });
