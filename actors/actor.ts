@@ -6,13 +6,17 @@
  *       → handle: drop cancelled timeouts, cancel the event timeout, call the state's handler
  *       → (an async handler parks the actor until it settles; it takes no other event meanwhile)
  *       → applyResult: stop, or the transition procedure:
- *           1. actions in list order (replies sent at once; other kinds collected, last wins)
+ *           0. a persistent actor's new state and data must be storable, or the event is refused
+ *           1. actions in list order (replies sent at once — a durable actor's once the
+ *              transition is recorded, and under 'commit' once it is committed; other kinds
+ *              collected, last wins)
  *           2. the new state and data take effect
  *           3. the state-enter call, on a state change or a repeat; its actions are appended
  *           4. finishTransition: postpone the event; on a state change put postponed events back
  *              (oldest first) and cancel the state timeout; insert nextEvent events ahead of
  *              everything; arm timeouts (zero ones queue after inserted and postponed events,
- *              before incoming messages; an event timeout only when nothing is queued)
+ *              before incoming messages; an event timeout only when nothing is queued); record
+ *              the receipts, a persistent actor's snapshot, then send its replies
  *   terminate → the machine's terminate callback, then every waiting caller hears.
  */
 import type { Logger } from 'pino';
@@ -153,8 +157,10 @@ export class Actor implements Runnable, CallHolder {
   journalTag = 0;
   /** Persistent: every change of state, data or timers is snapshotted. */
   persistent = false;
-  /** Data when the current event was taken (a persistent actor snapshots when it changed). */
+  /** Data when the current event was taken, and whether taking it cancelled the event timeout
+   *  (a persistent actor snapshots when either changed). */
   private turnData: unknown = undefined;
+  private turnCancelled = false;
 
   constructor(
     readonly id: string,
@@ -273,6 +279,7 @@ export class Actor implements Runnable, CallHolder {
       msg = t.msg;
     }
     // Any event cancels the event timeout.
+    this.turnCancelled = this.eventTimer !== null;
     if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
     if (kind === CALL) (aux as ReplyHandle).takenBy(this);
     this.turnData = this.data;
@@ -524,7 +531,7 @@ export class Actor implements Runnable, CallHolder {
       if (tx.receipts !== null) for (const a of tx.receipts) this.env.onReceipt(this, a.a as string, a.b, this.curKind);
     }
     if (changed) this.env.onTransition(this, oldState, this.curKind);
-    if (this.persistent && (changed || this.data !== this.turnData || (tx !== null && (tx.timeouts !== null || tx.receipts !== null)) || isTimeoutKind(this.curKind))) {
+    if (this.persistent && (changed || this.data !== this.turnData || this.turnCancelled || (tx !== null && (tx.timeouts !== null || tx.receipts !== null)) || isTimeoutKind(this.curKind))) {
       if (!this.env.onSnapshot(this)) return; // it could not be encoded: the actor crashed
     }
     if (tx !== null && tx.replies !== null) {

@@ -173,6 +173,23 @@ describe.each(WORKERS)('persistent actors (workers: %i)', (workers) => {
     ]);
   });
 
+  it('an event timeout cancelled by a later event stays cancelled after a restart', async () => {
+    const db = dbFile();
+    const first = await open(db, { workers });
+    const a = await first.spawn(account, { id: 'ev', persistent: true });
+    const b = await first.spawn(account, { id: 'ev2', persistent: true });
+    expect(await a.call({ type: 'watch' })).toBe('watching');
+    await a.call({ type: 'get' }); // any event cancels the event timeout, even one that changes nothing
+    expect(await b.call({ type: 'watch' })).toBe('watching');
+    await close(first);
+    const second = await open(db, { workers });
+    const a2 = await second.spawn(account, { id: 'ev', persistent: true });
+    const b2 = await second.spawn(account, { id: 'ev2', persistent: true });
+    await second.clock.advance(2000);
+    expect(await a2.call({ type: 'get' })).toMatchObject({ log: [] });
+    expect(await b2.call({ type: 'get' })).toMatchObject({ log: ['idle'] });
+  });
+
   it('refs in its data and in receipt metadata come back as working refs', async () => {
     const db = dbFile();
     const first = await open(db, { workers });
