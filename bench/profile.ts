@@ -13,6 +13,7 @@ import * as call from './call.js';
 import * as cast from './cast.js';
 import * as fanout from './fanout.js';
 import type { Profiled } from './harness.js';
+import * as journal from './journal.js';
 import * as spawn from './spawn.js';
 import * as timeouts from './timeouts.js';
 
@@ -20,6 +21,7 @@ const WORKLOADS: Record<string, (profiled: Profiled) => Promise<void>> = {
   cast: cast.profileWorkload,
   call: call.profileWorkload,
   fanout: fanout.profileWorkload,
+  journal: journal.profileWorkload,
   spawn: spawn.profileWorkload,
   timeouts: timeouts.profileWorkload,
 };

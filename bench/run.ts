@@ -11,6 +11,7 @@ import * as call from './call.js';
 import * as cast from './cast.js';
 import * as fanout from './fanout.js';
 import { hasGc, met, printTable, QUICK, type Row, writeResults } from './harness.js';
+import * as journal from './journal.js';
 import * as shards from './shards.js';
 import * as spawn from './spawn.js';
 import * as supervision from './supervision.js';
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, () => Promise<Row[]>> = {
   'cpu-bound': shards.runCpuBound,
   restart: supervision.runRestart,
   deadlock: supervision.runDeadlockCost,
+  journal: journal.run,
 };
 
 const RESULTS = new URL('../../bench/results.json', import.meta.url); // from dist/bench/
