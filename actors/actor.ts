@@ -155,6 +155,9 @@ export class Actor implements Runnable, CallHolder {
   durability = 0;
   incarnation = 0;
   journalTag = 0;
+  /** The head of its receipt chain: the last sequence number and hash (made on this thread). */
+  chainSeq = 0;
+  chainHash: Uint8Array | null = null;
   /** Persistent: every change of state, data or timers is snapshotted. */
   persistent = false;
   /** Data when the current event was taken, and whether taking it cancelled the event timeout

@@ -93,6 +93,8 @@ export class ActorHost implements RefRouter {
   /** Where a persistent actor's snapshot is read when the spawn did not bring it (the main
    *  thread, which owns the journal). */
   snapshots: ((id: string) => Uint8Array | null) | null = null;
+  /** Where the head of an id's receipt chain is read when the spawn did not bring it (ditto). */
+  chainHead: ((id: string) => [number, Uint8Array | null]) | null = null;
   private incarnations = 0;
 
   constructor(opts: HostOptions) {
@@ -183,11 +185,15 @@ export class ActorHost implements RefRouter {
   }
 
   private makeActor(machine: Machine, id: string, capacity: number, opts: SpawnOptions): Actor {
+    const head = opts.head;
+    // What the runtime added to the options is not kept (they are reported with a crash).
+    if (head !== undefined || opts.resume !== undefined) opts = { ...opts, head: undefined, resume: undefined };
     const actor = new Actor(id, machine, this, capacity, opts);
     if (this.journal !== null) {
       const d = opts.durability ?? this.durability ?? (opts.persistent === true ? 'commit' : 'async');
       actor.durability = d === 'commit' ? DURABILITY_COMMIT : d === 'async' ? DURABILITY_ASYNC : DURABILITY_NONE;
       actor.persistent = opts.persistent === true;
+      if (actor.durability !== DURABILITY_NONE) [actor.chainSeq, actor.chainHash] = head ?? this.chainHead?.(id) ?? [0, null];
       // Unique across threads (an id restarted on another shard must not inherit a fence).
       actor.incarnation = ++this.incarnations * 128 + (this.remote === null ? 127 : this.remote.self);
     }
@@ -207,7 +213,7 @@ export class ActorHost implements RefRouter {
     if (machine.tables !== null && (typeof snap.state !== 'string' || !machine.tables.has(snap.state))) {
       throw new InitError(id, new InvalidResultError(`the snapshot of persistent actor '${id}' is in state ${JSON.stringify(snap.state)}, which machine '${machine.name}' does not have`));
     }
-    const actor = this.makeActor(machine, id, capacity, { ...opts, resume: undefined, args: opts.args ?? snap.args });
+    const actor = this.makeActor(machine, id, capacity, { ...opts, args: opts.args ?? snap.args });
     const ref = this.refFor(actor);
     actor.resume(snap.state, snap.data, snap.timers);
     return ref;

@@ -16,7 +16,8 @@
 import type { Actor } from '../actors/actor.js';
 import { Deque } from './deque.js';
 import { JournalError } from './journal-error.js';
-import { type JournalFailure, ROW_FIELDS, R_SNAP } from './journal.js';
+import { type JournalFailure, ROW_FIELDS, R_MACHINE, R_PARENT, R_SNAP } from './journal.js';
+import { receiptHash, stateText } from './receipt-hash.js';
 import type { ReplyHandle } from './reply-handle.js';
 import { encodeValue } from './wire.js';
 
@@ -49,10 +50,21 @@ export class JournalClient {
     private readonly maxUnacked = DEFAULT_MAX_UNACKED,
   ) {}
 
-  /** Appends one row; returns its tag (also recorded as the actor's latest). */
-  append(actor: Actor, at: number, from: unknown, to: unknown, kind: string | null, type: string | null, reason: string | null, meta: unknown): number {
-    const r = this.rows;
-    r.push(actor.id, actor.incarnation, at, from, to, kind, type, reason, meta === undefined ? undefined : encodeValue(meta), undefined, undefined, undefined);
+  /** Appends a receipt, the next link of the actor's chain; returns its tag (also recorded as the
+   *  actor's latest). */
+  append(actor: Actor, at: number, from: unknown, to: unknown, kind: string, type: string | null, reason: string | null, meta: unknown): number {
+    const fromText = stateText(from);
+    const toText = stateText(to);
+    const metaBytes = meta === undefined ? null : encodeValue(meta);
+    const seq = ++actor.chainSeq;
+    const prev = actor.chainHash;
+    const hash = receiptHash(prev, actor.id, seq, at, fromText, toText, kind, type, reason, metaBytes);
+    actor.chainHash = hash;
+    this.rows.push(actor.id, actor.incarnation, at, fromText, toText, kind, type, reason, metaBytes, undefined, undefined, undefined, seq, prev, hash);
+    return this.tagged(actor);
+  }
+
+  private tagged(actor: Actor): number {
     this.lastRowActor = actor;
     actor.journalTag = ++this.tag;
     this.queueFlush();
@@ -62,11 +74,15 @@ export class JournalClient {
   /** Records a persistent actor's snapshot (bytes, or null: delete it) with its latest row, or
    *  in a row of its own. */
   snapshot(actor: Actor, at: number, body: Uint8Array | null, parent: string | undefined): void {
-    if (this.lastRowActor !== actor || actor.journalTag !== this.tag || this.rows.length === 0) this.append(actor, at, undefined, undefined, null, null, null, undefined);
+    if (this.lastRowActor !== actor || actor.journalTag !== this.tag || this.rows.length === 0) {
+      // A row of its own: no receipt (kind null), only the snapshot.
+      this.rows.push(actor.id, actor.incarnation, at, null, null, null, null, null, null, undefined, undefined, undefined, 0, null, null);
+      this.tagged(actor);
+    }
     const o = this.rows.length - ROW_FIELDS;
     this.rows[o + R_SNAP] = body;
-    this.rows[o + R_SNAP + 1] = actor.machine.name;
-    this.rows[o + R_SNAP + 2] = parent;
+    this.rows[o + R_MACHINE] = actor.machine.name;
+    this.rows[o + R_PARENT] = parent;
   }
 
   /** Delivers a reply now, or once the actor's rows so far are committed. */

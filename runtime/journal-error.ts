@@ -28,6 +28,9 @@ export class JournalError extends ThreadstateError {
 
 function troubleOf(sqlite: string | null): JournalTrouble {
   if (sqlite === null) return 'other';
+  // File-system errors (the lock file beside the database): errno codes.
+  if (sqlite === 'EACCES' || sqlite === 'EPERM' || sqlite === 'EROFS') return 'readonly';
+  if (sqlite === 'ENOSPC') return 'full';
   if (sqlite.startsWith('SQLITE_BUSY') || sqlite.startsWith('SQLITE_LOCKED')) return 'busy';
   if (sqlite.startsWith('SQLITE_FULL')) return 'full';
   if (sqlite.startsWith('SQLITE_READONLY') || sqlite.startsWith('SQLITE_PERM') || sqlite.startsWith('SQLITE_CANTOPEN') || sqlite.startsWith('SQLITE_AUTH')) return 'readonly';

@@ -211,13 +211,13 @@ export class ShardPool {
     const wireOpts: SpawnOptions = { ...opts, id, near: undefined };
     // A persistent actor resumes from its last committed snapshot (read here, on the thread
     // that owns the journal, after everything already sent to it is committed).
-    if (opts.persistent === true && opts.resume === undefined && this.o.host.snapshots !== null) {
-      try {
-        wireOpts.resume = this.o.host.snapshots(id);
-      } catch (err) {
-        this.reserved.delete(id);
-        throw err;
-      }
+    // The head of the id's receipt chain goes with it too: the shard makes its next receipts.
+    try {
+      if (opts.persistent === true && opts.resume === undefined && this.o.host.snapshots !== null) wireOpts.resume = this.o.host.snapshots(id);
+      if (this.o.host.chainHead !== null && opts.durability !== 'none') wireOpts.head = this.o.host.chainHead(id);
+    } catch (err) {
+      this.reserved.delete(id);
+      throw err;
     }
     r.control(shard, pc, 'spawn', { ...req, opts: wireOpts });
     let slot = -1;

@@ -31,6 +31,8 @@ export interface SpawnOptions<A = unknown> {
   parent?: string;
   /** @internal Set by the runtime: the snapshot a persistent actor resumes from. */
   resume?: Uint8Array | null;
+  /** @internal Set by the runtime: the head of the id's receipt chain (seq, hash). */
+  head?: [number, Uint8Array | null];
 }
 
 /** Validates options and returns the mailbox capacity (Infinity when unbounded). */

@@ -185,6 +185,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     journal.refs = (id, shard, slot) => host.refAt(id, shard, slot);
     host.durability = opts.durability;
     host.snapshots = (id) => journal.snapshot(id)?.body ?? null;
+    host.chainHead = (id) => journal.chainHead(id);
     journal.onError = (err: JournalError, failure: JournalFailure) => {
       this.logger.error({ err, actors: failure.actors.map(([id]) => id) }, 'journal: a group commit failed; its actors crash and their callers get the error');
       (this.emit as (n: string, ...p: unknown[]) => boolean)('journalError', { error: err, actors: failure.actors.map(([id]) => id) });

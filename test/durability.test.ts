@@ -7,8 +7,8 @@
  * read-only, corrupt, in use) as typed errors.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -356,6 +356,37 @@ describe('the schema and the hash', () => {
     await l.call('state');
     expect((await system.receipts('old')).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     expect(await system.verifyReceipts('old')).toEqual({ ok: true });
+  });
+
+  it('chains spread over many index buckets read back whole, in order, and carry on after a reopen', async () => {
+    const db = dbFile();
+    const first = await open(db, { workers: 2, journal: { bucketBits: 2 } }); // 4 rows per bucket
+    const refs = await Promise.all(['x', 'y', 'z'].map((id) => first.spawn(ledger, { id })));
+    for (let i = 0; i < 7; i++) for (const r of refs) r.cast({ type: i % 2 === 0 ? 'close' : 'reopen' });
+    await Promise.all(refs.map((r) => r.call('state')));
+    await close(first);
+    const second = await open(db, { journal: { bucketBits: 3 } });
+    const x = await second.spawn(ledger, { id: 'x' });
+    x.cast({ type: 'close' });
+    await x.call('state');
+    expect((await second.receipts('x')).map((r) => [r.seq, r.event.kind])).toEqual([[1, 'init'], [2, 'cast'], [3, 'cast'], [4, 'cast'], [5, 'cast'], [6, 'cast'], [7, 'cast'], [8, 'cast'], [9, 'init'], [10, 'cast']]);
+    expect((await second.receipts('y', { since: 3, limit: 2 })).map((r) => r.seq)).toEqual([4, 5]);
+    for (const id of ['x', 'y', 'z']) expect(await second.verifyReceipts(id)).toEqual({ ok: true });
+    const raw = new Database(db, { readonly: true });
+    expect(raw.prepare('SELECT count(DISTINCT bucket) FROM receipts').pluck().get()).toBeGreaterThan(4);
+    raw.close();
+  });
+
+  it('another live process holding the file is refused; a lock left by a dead one is taken over', async () => {
+    const db = dbFile();
+    writeFileSync(`${db}.lock`, String(process.ppid)); // a live process that is not this one
+    expect(await createSystem({ workers: 0, db, logger: { level: 'silent' } }).catch((e: unknown) => e)).toMatchObject({ code: 'journal', reason: 'in_use' });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(`${db}.lock`, dead);
+    const system = await open(db);
+    expect(readFileSync(`${db}.lock`, 'utf8')).toBe(String(process.pid));
+    await close(system);
+    expect(existsSync(`${db}.lock`)).toBe(false);
   });
 
   it('sha256 matches node:crypto at every padding boundary', () => {
