@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { createSystem, type ActorRef, type ActorSystem, type Durability } from 'threadstate';
+import { child, createSystem, supervisor, type ActorRef, type ActorSystem, type Durability } from 'threadstate';
 import { check, median, nowNs, type Profiled, row, type Row, size } from './harness.js';
 import { driver, type DriveReport, flip, FLIP, GET } from './journal-machines.js';
 import { BUCKET_BITS } from '../runtime/journal.js';
@@ -330,6 +330,22 @@ const since = (t0: number): number => (nowNs() - t0) / 1e6;
 const acct = (i: number): string => `acct-${i}`;
 
 /** Resumes all RECOVER actors in a new system on `db`; each must be as it was left: ['b', 1]. */
+/** Starts a tree whose simple_one_for_one supervisor brings back every persistent child. */
+async function resumeSupervised(db: string, workers: number): Promise<number> {
+  const system = await open(db, workers);
+  try {
+    const t = nowNs();
+    const root = await system.start(supervisor('accounts', { strategy: 'simple_one_for_one', template: child('acct', flip, { persistent: true }) }));
+    const ms = since(t);
+    check(root.countChildren().workers === RECOVER, `the supervisor brought back ${root.countChildren().workers} of ${RECOVER}`);
+    const v = await system.ref(acct(RECOVER - 1)).call<[string, number]>(GET, { timeout: 60_000 });
+    check(v[0] === 'b' && v[1] === 1, `resumed as ${JSON.stringify(v)}`);
+    return ms;
+  } finally {
+    await system.shutdown();
+  }
+}
+
 async function resumeAll(db: string, workers: number): Promise<Resumed> {
   let t = nowNs();
   const system = await open(db, workers);
@@ -380,10 +396,18 @@ async function recovery(): Promise<Row[]> {
   // Resume them all in a new system on the same file; then once more on one thread.
   const w2 = await resumeAll(db, WORKERS);
   const w0 = await resumeAll(db, 0);
+  // And as the children of a simple_one_for_one supervisor (recorded as such in their snapshots),
+  // brought back by the tree's start.
+  const raw = new Database(db);
+  raw.prepare("UPDATE snapshots SET parent = 'accounts'").run();
+  raw.close();
+  const sup2 = await resumeSupervised(db, WORKERS);
+  const sup0 = await resumeSupervised(db, 0);
   removeDir(dir);
   return [
     row(S, `resume: spawn all (persistent: true) until all answered a call`, 'ms', w2.answeredMs, { 'workers: 0': w0.answeredMs }, { op: '<=', value: 2000 }),
     row(S, `resume: until all spawns resolved (${SPAWN_CHUNK} in flight)`, 'ms', w2.spawnedMs, { 'workers: 0': w0.spawnedMs }),
+    row(S, 'resume under a simple_one_for_one supervisor: start() until all are back', 'ms', sup2, { 'workers: 0': sup0 }),
     row(S, 'before the resume: createSystem on the file', 'ms', w2.startMs, { 'workers: 0': w0.startMs }),
     row(S, 'after it: shutdown', 'ms', w2.shutdownMs, { 'workers: 0': w0.shutdownMs }),
     row(S, `making them: spawn ${n} persistent (reply after commit)`, 'ms', spawnMs),

@@ -40,7 +40,7 @@ const EXIT_GRACE_MS = 5000;
 /** Runs one scenario in a child process and returns its rows. */
 function inChild(name: string): Promise<Row[]> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, name], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, name], { execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let rows: Row[] | null = null;
     let grace: NodeJS.Timeout | undefined;
     child.on('message', (m) => {

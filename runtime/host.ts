@@ -92,7 +92,7 @@ export class ActorHost implements RefRouter {
   durability: Durability | undefined = undefined;
   /** Where a persistent actor's snapshot is read when the spawn did not bring it (the main
    *  thread, which owns the journal). */
-  snapshots: ((id: string) => Uint8Array | null) | null = null;
+  snapshots: ((id: string) => { body: Uint8Array; head: [number, Uint8Array | null] } | null) | null = null;
   /** Where the head of an id's receipt chain is read when the spawn did not bring it (ditto). */
   chainHead: ((id: string) => [number, Uint8Array | null]) | null = null;
   private incarnations = 0;
@@ -149,8 +149,12 @@ export class ActorHost implements RefRouter {
       else if (this.actors.has(opts.id) || this.starting.has(opts.id)) throw new ActorExistsError(opts.id);
       else id = opts.id;
       if (opts.persistent === true) {
-        const body = opts.resume !== undefined ? opts.resume : (this.snapshots?.(id) ?? null);
-        if (body !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, body, capacity, opts as SpawnOptions));
+        if (opts.resume !== undefined) {
+          if (opts.resume !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, opts.resume, capacity, opts as SpawnOptions));
+        } else {
+          const snap = this.snapshots?.(id) ?? null;
+          if (snap !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, snap.body, capacity, { ...(opts as SpawnOptions), head: snap.head }));
+        }
       }
       let init: unknown;
       try {

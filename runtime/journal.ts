@@ -69,6 +69,8 @@ const MIGRATIONS: readonly string[] = [
   // 2 → 3: receipts indexed by bucket (see BUCKET_BITS); rows written before stay in bucket 0.
   `ALTER TABLE receipts ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE actors ADD COLUMN last_bucket INTEGER;
+   ALTER TABLE snapshots ADD COLUMN hash BLOB;
+   UPDATE snapshots SET hash = (SELECT r.hash FROM receipts r WHERE r.actor = snapshots.actor AND r.seq = snapshots.seq);
    UPDATE actors SET last_bucket = 0 WHERE id IN (SELECT DISTINCT actor FROM receipts);
    DROP INDEX receipts_by_actor;
    CREATE INDEX receipts_by_bucket ON receipts (bucket, actor, seq);`,
@@ -136,7 +138,10 @@ export interface Receipt {
 
 export interface StoredSnapshot {
   id: string;
+  /** The head of the actor's receipt chain when the snapshot was taken (it is always the head:
+   *  every receipt of a persistent actor comes with a snapshot). */
   seq: number;
+  hash: Uint8Array | null;
   machine: string;
   parent: string | null;
   body: Uint8Array;
@@ -184,14 +189,14 @@ const readers = new WeakMap<Database.Database, { actor: Database.Statement; rows
 
 export class Journal {
   private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly insertActor: Database.Statement;
-  private readonly actorKey: Database.Statement;
-  private readonly last: Database.Statement;
-  private readonly putSnapshot: Database.Statement;
-  private readonly dropSnapshot: Database.Statement;
-  private readonly setLastBucket: Database.Statement;
-  private readonly getSnapshot: Database.Statement;
+  private insert!: Database.Statement;
+  private insertActor!: Database.Statement;
+  private actorKey!: Database.Statement;
+  private last!: Database.Statement;
+  private putSnapshot!: Database.Statement;
+  private dropSnapshot!: Database.Statement;
+  private setLastBucket!: Database.Statement;
+  private getSnapshot!: Database.Statement;
   /** The rowid the next receipt gets (its bucket follows from it). */
   private nextRow = 0;
   private readonly bucketRows: number;
@@ -202,6 +207,9 @@ export class Journal {
   /** Actor → the incarnation whose row failed: its later rows fail too. */
   private readonly fenced = new Map<string, number>();
   private queue: Batch[] = [];
+  /** Actors with rows in the queue: reading their snapshot or head must commit first; reading
+   *  anyone else's need not (a spawn does not force a small commit in the middle of a load). */
+  private readonly queuedActors = new Set<string>();
   private commitQueued = false;
   private closed = false;
   private readonly lockPath: string | null;
@@ -230,11 +238,17 @@ export class Journal {
         this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(opts.maxBytes / page))}`);
       }
       migrate(this.db, path);
+      this.prepareStatements();
     } catch (err) {
       this.release();
+      const opened = (this as unknown as { db?: Database.Database }).db;
+      if (opened?.open === true) opened.close();
       if (err instanceof JournalError) throw err;
       throw JournalError.from(err, `journal: cannot open ${path}`);
     }
+  }
+
+  private prepareStatements(): void {
     this.insert = this.db.prepare(
       'INSERT INTO receipts (rowid, bucket, actor, seq, at, from_state, to_state, event_kind, event_type, reason, meta, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -242,11 +256,11 @@ export class Journal {
     this.actorKey = this.db.prepare('SELECT id, last_bucket FROM actors WHERE name = ?');
     this.last = this.db.prepare('SELECT seq, hash FROM receipts WHERE bucket = ? AND actor = ? ORDER BY seq DESC LIMIT 1');
     this.setLastBucket = this.db.prepare('UPDATE actors SET last_bucket = ? WHERE id = ?');
-    this.getSnapshot = this.db.prepare('SELECT a.name AS id, s.seq, s.machine, s.parent, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE a.name = ?');
+    this.getSnapshot = this.db.prepare('SELECT a.name AS id, s.seq, s.hash, s.machine, s.parent, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE a.name = ?');
     this.nextRow = ((this.db.prepare('SELECT max(rowid) FROM receipts').pluck().get() as number | null) ?? 0) + 1;
     this.minBucket = (this.db.prepare('SELECT bucket FROM receipts WHERE rowid = ?').pluck().get(this.nextRow - 1) as number | undefined) ?? 0;
     this.putSnapshot = this.db.prepare(
-      'INSERT INTO snapshots (actor, seq, at, machine, parent, body) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (actor) DO UPDATE SET seq = excluded.seq, at = excluded.at, machine = excluded.machine, parent = excluded.parent, body = excluded.body',
+      'INSERT INTO snapshots (actor, seq, hash, at, machine, parent, body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (actor) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, machine = excluded.machine, parent = excluded.parent, body = excluded.body',
     );
     this.dropSnapshot = this.db.prepare('DELETE FROM snapshots WHERE actor = ?');
   }
@@ -260,6 +274,7 @@ export class Journal {
       return;
     }
     this.queue.push({ source, rows, upTo });
+    for (let i = R_ACTOR; i < rows.length; i += ROW_FIELDS) this.queuedActors.add(rows[i] as string);
     if (!this.commitQueued) {
       this.commitQueued = true;
       setImmediate(this.commit);
@@ -272,6 +287,7 @@ export class Journal {
     if (this.queue.length === 0 || this.closed) return;
     const batches = this.queue;
     this.queue = [];
+    this.queuedActors.clear();
     const fencedTags = new Map<Batch, Fenced>();
     let written = 0;
     try {
@@ -342,7 +358,7 @@ export class Journal {
       }
       const snap = rows[o + R_SNAP];
       if (snap === null) this.dropSnapshot.run(head.key);
-      else if (snap !== undefined) this.putSnapshot.run(head.key, head.seq, at, rows[o + R_MACHINE] as string, (rows[o + R_PARENT] as string | undefined) ?? null, bytes(snap));
+      else if (snap !== undefined) this.putSnapshot.run(head.key, head.seq, bytes(head.hash), at, rows[o + R_MACHINE] as string, (rows[o + R_PARENT] as string | undefined) ?? null, bytes(snap));
       written++;
     }
     return written;
@@ -383,7 +399,7 @@ export class Journal {
 
   /** The head of an actor's chain (seq 0: none yet), for the thread that will host it. */
   chainHead(actor: string): [number, Uint8Array | null] {
-    this.commit();
+    if (this.queuedActors.has(actor)) this.commit();
     const cached = this.heads.get(actor);
     if (cached !== undefined) return [cached.seq, cached.hash];
     if (this.actorKey.get(actor) === undefined) return [0, null]; // a new id: nothing to read (or write) yet
@@ -393,7 +409,7 @@ export class Journal {
 
   /** A persistent actor's last committed snapshot, or null. */
   snapshot(actor: string): StoredSnapshot | null {
-    this.commit();
+    if (this.queuedActors.has(actor)) this.commit();
     const row = this.getSnapshot.get(actor) as StoredSnapshot | undefined;
     return row ?? null;
   }

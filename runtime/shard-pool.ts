@@ -213,8 +213,14 @@ export class ShardPool {
     // that owns the journal, after everything already sent to it is committed).
     // The head of the id's receipt chain goes with it too: the shard makes its next receipts.
     try {
-      if (opts.persistent === true && opts.resume === undefined && this.o.host.snapshots !== null) wireOpts.resume = this.o.host.snapshots(id);
-      if (this.o.host.chainHead !== null && opts.durability !== 'none') wireOpts.head = this.o.host.chainHead(id);
+      const snap = opts.persistent === true && opts.resume === undefined && this.o.host.snapshots !== null ? this.o.host.snapshots(id) : null;
+      if (snap !== null) {
+        wireOpts.resume = snap.body;
+        wireOpts.head = snap.head;
+      } else {
+        if (opts.persistent === true && opts.resume === undefined) wireOpts.resume = null;
+        if (this.o.host.chainHead !== null && opts.durability !== 'none') wireOpts.head = this.o.host.chainHead(id);
+      }
     } catch (err) {
       this.reserved.delete(id);
       throw err;

@@ -184,7 +184,10 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     host.journal = client;
     journal.refs = (id, shard, slot) => host.refAt(id, shard, slot);
     host.durability = opts.durability;
-    host.snapshots = (id) => journal.snapshot(id)?.body ?? null;
+    host.snapshots = (id) => {
+      const snap = journal.snapshot(id);
+      return snap === null ? null : { body: snap.body, head: [snap.seq, snap.hash] };
+    };
     host.chainHead = (id) => journal.chainHead(id);
     journal.onError = (err: JournalError, failure: JournalFailure) => {
       this.logger.error({ err, actors: failure.actors.map(([id]) => id) }, 'journal: a group commit failed; its actors crash and their callers get the error');
@@ -394,27 +397,37 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   if (!Number.isInteger(perThread) || perThread < 1 || perThread * (workers + 1) > MAX_SLOTS) {
     throw new InvalidArgumentError(`createSystem: maxActorsPerThread must be an integer from 1 to ${Math.floor(MAX_SLOTS / (workers + 1))} (with ${workers} workers)`);
   }
+  const timeouts = {
+    callTimeout: ms('callTimeout', DEFAULT_CALL_TIMEOUT),
+    terminateTimeout: ms('terminateTimeout', 5000),
+    shutdownTimeout: ms('shutdownTimeout', 5000),
+    watchdog: ms('watchdog', 5000),
+    startTimeout: ms('startTimeout', 20_000),
+  };
+  // Every option is checked before the journal's file is opened.
   let journal: Journal | null = null;
   if (opts.db !== false) {
     const path = opts.db ?? DEFAULT_DB;
     if (opts.db === undefined) ensureDirectory(path);
     journal = new Journal(path, jo);
   }
-  const system = new ActorSystem({
-    journal,
-    durability: opts.durability,
-    maxUnacked,
-    waitGraph: opts.deadlockDetection === false ? null : createWaitGraph(workers + 1, perThread),
-    logger,
-    clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
-    callTimeout: ms('callTimeout', DEFAULT_CALL_TIMEOUT),
-    terminateTimeout: ms('terminateTimeout', 5000),
-    shutdownTimeout: ms('shutdownTimeout', 5000),
-    watchdog: ms('watchdog', 5000),
-    startTimeout: ms('startTimeout', 20_000),
-    workers,
-    resourceLimits: opts.resourceLimits,
-  });
+  let system: ActorSystem;
+  try {
+    system = new ActorSystem({
+      journal,
+      durability: opts.durability,
+      maxUnacked,
+      waitGraph: opts.deadlockDetection === false ? null : createWaitGraph(workers + 1, perThread),
+      logger,
+      clock: opts.clock === 'virtual' ? new VirtualClock() : new RealClock(),
+      ...timeouts,
+      workers,
+      resourceLimits: opts.resourceLimits,
+    });
+  } catch (err) {
+    journal?.close();
+    throw err;
+  }
   try {
     await system.startShards();
   } catch (err) {

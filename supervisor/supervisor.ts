@@ -65,6 +65,9 @@ export interface ChildCounts {
   workers: number;
 }
 
+/** Persistent children brought back at once by a simple_one_for_one supervisor's start. */
+const RESTORE_CONCURRENCY = 1000;
+
 export class Supervisor {
   readonly id: string;
   private children: Child[] = [];
@@ -93,17 +96,23 @@ export class Supervisor {
    *  It runs as the supervisor's first job: an exit during the start is handled right after it. */
   start(): Promise<void> {
     return this.serialize(async () => {
-      for (const spec of [...this.spec.children, ...this.persistentChildren()]) {
-        const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
-        this.children.push(c);
-        try {
-          await this.startChildProcess(c);
-        } catch (err) {
-          this.remove(c);
+      // Static children one after the other, in order; the persistent children a
+      // simple_one_for_one supervisor brings back have no order, so many start at once.
+      const restored = this.persistentChildren();
+      const steps: ChildSpec[][] = this.spec.children.map((spec) => [spec]);
+      for (let i = 0; i < restored.length; i += RESTORE_CONCURRENCY) steps.push(restored.slice(i, i + RESTORE_CONCURRENCY));
+      for (const step of steps) {
+        const started = step.map((spec): Child => ({ spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 }));
+        this.children.push(...started);
+        const outcomes = await Promise.allSettled(started.map((c) => this.startChildProcess(c)));
+        const failed = outcomes.findIndex((o) => o.status === 'rejected');
+        if (failed >= 0) {
+          for (let i = 0; i < started.length; i++) if (outcomes[i]?.status === 'rejected') this.remove(started[i] as Child);
           this.status = 'stopping';
           await this.terminateAll();
           this.status = 'stopped';
-          throw new SupervisorError('start_failed', `supervisor '${this.id}': child '${spec.id}' failed to start: ${describeReason(err)}`, { cause: err });
+          const err = (outcomes[failed] as PromiseRejectedResult).reason as unknown;
+          throw new SupervisorError('start_failed', `supervisor '${this.id}': child '${step[failed]?.id}' failed to start: ${describeReason(err)}`, { cause: err });
         }
       }
       this.status = 'running';
