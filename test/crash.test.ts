@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { unpack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyDatabase } from '../runtime/journal.js';
+import { type ReceiptRow, verifyDatabase } from '../runtime/journal.js';
 import type { CrashData, CrashView } from './fixtures/crash-account.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -114,18 +114,7 @@ function runChild(round: number, mode: 'load' | 'recover'): Promise<Run> {
 
 // ------------------------------------------------------------------ the database, read-only
 
-type Row = {
-  seq: number;
-  at: number;
-  from_state: string | null;
-  to_state: string | null;
-  event_kind: string;
-  event_type: string | null;
-  reason: string | null;
-  meta: Buffer | null;
-  prev_hash: Buffer | null;
-  hash: Buffer;
-};
+type Row = Omit<ReceiptRow, 'actor'>;
 type Timer = [kind: number, name: string | null, deadline: number, msg: unknown];
 type Snap = { seq: number; machine: string; state: unknown; data: CrashData; timers: Timer[] };
 /** One actor as the database has it: its receipts from seq `from` on, and what tells whether
