@@ -83,9 +83,11 @@ export interface ActorEnv extends ContextServices {
   readonly terminateTimeout: number;
   onTransition(actor: Actor, from: unknown, event: number): void;
   onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void;
-  /** A persistent actor's state, data or timers changed: its snapshot goes with its receipts.
-   *  False if it could not be encoded (the actor has then crashed). */
-  onSnapshot(actor: Actor): boolean;
+  /** A persistent actor's snapshot as bytes; null if it could not be encoded (the actor has then
+   *  crashed). */
+  encodeSnapshot(actor: Actor): Uint8Array | null;
+  /** A persistent actor's state, data or timers changed: its snapshot goes with its receipts. */
+  onSnapshot(actor: Actor, snapshot: Uint8Array): void;
   /** A reply of a durable actor: sent now, or held until the actor's receipts are committed. */
   durableReply(actor: Actor, handle: ReplyHandle, value: unknown): void;
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void;
@@ -160,9 +162,9 @@ export class Actor implements Runnable, CallHolder {
   chainHash: Uint8Array | null = null;
   /** Persistent: every change of state, data or timers is snapshotted. */
   persistent = false;
-  /** Data when the current event was taken, and whether taking it cancelled the event timeout
-   *  (a persistent actor snapshots when either changed). */
-  private turnData: unknown = undefined;
+  /** Whether this event's result set the data (even the same object: it may have been changed
+   *  in place) or taking it cancelled the event timeout: a persistent actor then snapshots. */
+  private dataSet = false;
   private turnCancelled = false;
 
   constructor(
@@ -181,7 +183,7 @@ export class Actor implements Runnable, CallHolder {
   start(state: unknown, data: unknown, actions: readonly Action[] | null): void {
     this.state = state;
     this.data = data;
-    this.turnData = undefined; // the initial snapshot is always written
+    this.dataSet = true; // the initial snapshot is always written
     this.table = this.tableFor(state);
     this.env.onTransition(this, undefined, -1);
     let tx: Transition | null = null;
@@ -201,7 +203,7 @@ export class Actor implements Runnable, CallHolder {
    */
   resume(state: unknown, data: unknown, timers: readonly (readonly [number, string | null, number, unknown])[]): void {
     this.state = state;
-    this.data = this.turnData = data;
+    this.data = data;
     this.table = this.tableFor(state);
     const byDeadline = [...timers].sort((a, b) => a[2] - b[2]);
     for (const [kind, name, at, msg] of byDeadline) {
@@ -285,7 +287,7 @@ export class Actor implements Runnable, CallHolder {
     this.turnCancelled = this.eventTimer !== null;
     if (this.eventTimer !== null) this.cancelTimer(this.eventTimer);
     if (kind === CALL) (aux as ReplyHandle).takenBy(this);
-    this.turnData = this.data;
+    this.dataSet = false;
     this.curKind = kind;
     this.curMsg = msg;
     this.curAux = aux;
@@ -416,7 +418,10 @@ export class Actor implements Runnable, CallHolder {
       if (!this.collect(r.actions, tx, false)) return;
     }
     // 2. The new state and data.
-    if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) this.data = r.data;
+    if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) {
+      this.data = r.data;
+      this.dataSet = true;
+    }
     if (changed) {
       this.state = r.state;
       this.table = nextTable;
@@ -466,6 +471,7 @@ export class Actor implements Runnable, CallHolder {
     if (type !== R_KEEP_ALL && type !== R_REPEAT_ALL) {
       if (this.persistent && !this.storable(r, false, true)) return;
       this.data = r.data;
+      this.dataSet = true;
     }
     if (type === R_REPEAT || type === R_REPEAT_ALL) this.enterState(tx, changed, this.state);
     else this.finishTransition(tx, changed, oldState);
@@ -531,12 +537,17 @@ export class Actor implements Runnable, CallHolder {
     if (tx !== null) {
       if (tx.inserted !== null) this.mailbox().insertFront(tx.inserted);
       if (tx.timeouts !== null) for (const a of tx.timeouts) this.applyTimeout(a);
-      if (tx.receipts !== null) for (const a of tx.receipts) this.env.onReceipt(this, a.a as string, a.b, this.curKind);
     }
+    // A persistent actor's snapshot is encoded before any receipt is written: if it cannot be,
+    // the actor crashes with nothing of this transition recorded.
+    let snapshot: Uint8Array | null = null;
+    if (this.persistent && (changed || this.dataSet || this.turnCancelled || (tx !== null && (tx.timeouts !== null || tx.receipts !== null)) || isTimeoutKind(this.curKind))) {
+      snapshot = this.env.encodeSnapshot(this);
+      if (snapshot === null) return; // it could not be encoded: the actor crashed
+    }
+    if (tx !== null && tx.receipts !== null) for (const a of tx.receipts) this.env.onReceipt(this, a.a as string, a.b, this.curKind);
     if (changed) this.env.onTransition(this, oldState, this.curKind);
-    if (this.persistent && (changed || this.data !== this.turnData || this.turnCancelled || (tx !== null && (tx.timeouts !== null || tx.receipts !== null)) || isTimeoutKind(this.curKind))) {
-      if (!this.env.onSnapshot(this)) return; // it could not be encoded: the actor crashed
-    }
+    if (snapshot !== null) this.env.onSnapshot(this, snapshot);
     if (tx !== null && tx.replies !== null) {
       const replies = tx.replies;
       for (let i = 0; i < replies.length; i += 2) this.env.durableReply(this, replies[i] as ReplyHandle, replies[i + 1]);
@@ -554,6 +565,14 @@ export class Actor implements Runnable, CallHolder {
     try {
       if (changed) checkTransferable(r.state, `the state of persistent actor '${this.id}'`);
       if (r.type !== R_KEEP_ALL && r.type !== R_REPEAT_ALL) checkTransferable(r.data, `the data of persistent actor '${this.id}'`);
+      // Timeout messages are stored in the snapshot too.
+      if (r.actions !== null) {
+        for (const a of r.actions) {
+          if (!isAction(a)) continue;
+          if (a.type === A_STATE_TIMEOUT || a.type === A_EVENT_TIMEOUT || a.type === A_GENERIC_TIMEOUT) checkTransferable(a.c, `a timeout message of persistent actor '${this.id}'`);
+          else if (a.type === A_UPDATE_TIMEOUT) checkTransferable(a.b, `a timeout message of persistent actor '${this.id}'`);
+        }
+      }
       return true;
     } catch (err) {
       if (inEnter) {

@@ -33,7 +33,7 @@ import type { Scheduler } from './scheduler.js';
 import { checkSpawnOptions, type Durability, type SpawnOptions } from './spawn-options.js';
 import { DURABILITY_ASYNC, DURABILITY_COMMIT, DURABILITY_NONE, type JournalClient } from './journal-client.js';
 import type { SnapshotBody } from './journal.js';
-import { decodeValue, encodeValue } from './wire.js';
+import { checkTransferable, decodeValue, encodeValue } from './wire.js';
 import type { ReplyHandle } from './reply-handle.js';
 
 export const DEFAULT_CALL_TIMEOUT = 5000;
@@ -95,7 +95,8 @@ export class ActorHost implements RefRouter {
   snapshots: ((id: string) => { body: Uint8Array; head: [number, Uint8Array | null] } | null) | null = null;
   /** Where the head of an id's receipt chain is read when the spawn did not bring it (ditto). */
   chainHead: ((id: string) => [number, Uint8Array | null]) | null = null;
-  private incarnations = 0;
+  /** Starts at random: a replacement shard must not hand out numbers a fenced actor had. */
+  private incarnations = Math.floor(Math.random() * 1e9);
 
   constructor(opts: HostOptions) {
     this.scheduler = opts.scheduler;
@@ -121,6 +122,7 @@ export class ActorHost implements RefRouter {
     try {
       if (this.closed || this.stopping) throw new SystemShutdownError('spawn');
       if (!isMachine(machine)) throw new InvalidMachineError(`spawn: expected a machine made by defineMachine(), got ${typeof machine === 'object' ? 'an object' : typeof machine}`);
+      if (typeof opts === 'object' && opts !== null && (opts.head !== undefined || opts.resume !== undefined)) throw new InvalidArgumentError('spawn: head and resume are set by the runtime, not by callers');
       if (this.spawner !== null) {
         checkSpawnOptions(opts, this.shards);
         return this.spawner(machine, opts);
@@ -194,7 +196,9 @@ export class ActorHost implements RefRouter {
     if (head !== undefined || opts.resume !== undefined) opts = { ...opts, head: undefined, resume: undefined };
     const actor = new Actor(id, machine, this, capacity, opts);
     if (this.journal !== null) {
-      const d = opts.durability ?? this.durability ?? (opts.persistent === true ? 'commit' : 'async');
+      // A persistent actor is never without receipts: a system default of 'none' is not for it.
+      const fallback = this.durability ?? (opts.persistent === true ? 'commit' : 'async');
+      const d = opts.durability ?? (opts.persistent === true && fallback === 'none' ? 'commit' : fallback);
       actor.durability = d === 'commit' ? DURABILITY_COMMIT : d === 'async' ? DURABILITY_ASYNC : DURABILITY_NONE;
       actor.persistent = opts.persistent === true;
       if (actor.durability !== DURABILITY_NONE) [actor.chainSeq, actor.chainHash] = head ?? this.chainHead?.(id) ?? [0, null];
@@ -213,6 +217,10 @@ export class ActorHost implements RefRouter {
       snap = decodeValue(body, (rid, shard, slot) => this.refAt(rid, shard, slot)) as SnapshotBody;
     } catch (err) {
       throw new InitError(id, err);
+    }
+    const timerShape = (t: unknown): boolean => Array.isArray(t) && t.length === 4 && typeof t[0] === 'number' && typeof t[2] === 'number' && (t[1] === null || typeof t[1] === 'string');
+    if (typeof snap !== 'object' || snap === null || !('state' in snap) || !Array.isArray(snap.timers) || !snap.timers.every(timerShape)) {
+      throw new InitError(id, new InvalidResultError(`the snapshot of persistent actor '${id}' is not one this runtime wrote`));
     }
     if (machine.tables !== null && (typeof snap.state !== 'string' || !machine.tables.has(snap.state))) {
       throw new InitError(id, new InvalidResultError(`the snapshot of persistent actor '${id}' is in state ${JSON.stringify(snap.state)}, which machine '${machine.name}' does not have`));
@@ -478,19 +486,19 @@ export class ActorHost implements RefRouter {
     if (this.events.wants('receipt')) this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: kind, type, at });
   }
 
-  onSnapshot(actor: Actor): boolean {
-    const journal = this.journal;
-    if (journal === null) return true;
-    let body: Uint8Array;
+  encodeSnapshot(actor: Actor): Uint8Array | null {
     try {
       const snap: SnapshotBody = { state: actor.state, data: actor.data, timers: actor.timersForSnapshot(), args: (actor.spawnOptions as SpawnOptions).args };
-      body = encodeValue(snap);
+      checkTransferable(snap, `the snapshot of persistent actor '${actor.id}'`);
+      return encodeValue(snap);
     } catch (err) {
-      actor.crash(new EncodeError(`persistent actor '${actor.id}': its snapshot cannot be encoded: ${(err as Error).message}`, { cause: err }));
-      return false;
+      actor.crash(err instanceof EncodeError ? err : new EncodeError(`persistent actor '${actor.id}': its snapshot cannot be encoded: ${(err as Error).message}`, { cause: err }));
+      return null;
     }
-    journal.snapshot(actor, this.scheduler.clock.wallNow(), body, (actor.spawnOptions as SpawnOptions).parent);
-    return true;
+  }
+
+  onSnapshot(actor: Actor, snapshot: Uint8Array): void {
+    this.journal?.snapshot(actor, this.scheduler.clock.wallNow(), snapshot, (actor.spawnOptions as SpawnOptions).parent);
   }
 
   durableReply(actor: Actor, handle: ReplyHandle, value: unknown): void {

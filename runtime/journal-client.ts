@@ -128,7 +128,7 @@ export class JournalClient {
   onAck(upTo: number, failure: JournalFailure | null): void {
     if (upTo > this.acked) this.acked = upTo;
     if (failure !== null) {
-      const err = new JournalError(failure.message, { sqlite: failure.sqlite, reason: failure.sqlite === null ? 'fenced' : undefined });
+      const err = new JournalError(failure.message, { sqlite: failure.sqlite, reason: failure.reason });
       const failed = (this.failed ??= new Map());
       for (const t of failure.tags) failed.set(t, err);
       this.crash(failure.actors, err);

@@ -22,7 +22,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { JournalError } from './journal-error.js';
+import { JournalError, type JournalTrouble } from './journal-error.js';
 import type { ActorRef } from './ref.js';
 import { receiptHash } from './receipt-hash.js';
 import { decodeValue } from './wire.js';
@@ -107,6 +107,7 @@ export interface JournalSource {
 export interface JournalFailure {
   message: string;
   sqlite: string | null;
+  reason: JournalTrouble;
   /** Tags of the rows that failed. */
   tags: number[];
   /** [actor id, incarnation] of every actor with a failed row: each must not carry on. */
@@ -138,8 +139,7 @@ export interface Receipt {
 
 export interface StoredSnapshot {
   id: string;
-  /** The head of the actor's receipt chain when the snapshot was taken (it is always the head:
-   *  every receipt of a persistent actor comes with a snapshot). */
+  /** The head of the actor's receipt chain when the snapshot was taken. */
   seq: number;
   hash: Uint8Array | null;
   machine: string;
@@ -297,13 +297,17 @@ export class Journal {
     } catch (err) {
       // Nothing of the transaction is kept: chain heads are reloaded, the actors are fenced.
       this.heads.clear();
-      this.nextRow = ((this.db.prepare('SELECT max(rowid) FROM receipts').pluck().get() as number | null) ?? 0) + 1;
+      try {
+        this.nextRow = ((this.db.prepare('SELECT max(rowid) FROM receipts').pluck().get() as number | null) ?? 0) + 1;
+      } catch {
+        // The file cannot even be read: the next commit fails too, and says why.
+      }
       const e = JournalError.from(err, `journal: a group commit of ${batches.reduce((n, b) => n + b.rows.length / ROW_FIELDS, 0)} rows failed`);
       for (const b of batches) {
         const failure = failureOf(b.rows, b.upTo, e);
         for (const [actor, inc] of failure.actors) this.fenced.set(actor, inc);
-        b.source.ack(b.upTo, failure);
-        this.onError?.(e, failure);
+        tell(() => b.source.ack(b.upTo, failure));
+        tell(() => this.onError?.(e, failure));
       }
       return;
     }
@@ -312,7 +316,7 @@ export class Journal {
     if (this.heads.size > MAX_CACHED_HEADS) this.heads.clear();
     for (const b of batches) {
       const f = fencedTags.get(b);
-      b.source.ack(b.upTo, f === undefined ? null : { message: f.message, sqlite: null, tags: f.tags, actors: f.actors });
+      tell(() => b.source.ack(b.upTo, f === undefined ? null : { message: f.message, sqlite: null, reason: 'fenced', tags: f.tags, actors: f.actors }));
     }
   };
 
@@ -338,11 +342,11 @@ export class Journal {
       const kind = rows[o + R_KIND] as string | null;
       if (kind !== null) {
         const seq = rows[o + R_SEQ] as number;
-        if (seq !== head.seq + 1) {
+        if (seq !== head.seq + 1 || !sameHash(rows[o + R_PREV] as Uint8Array | null, head.hash)) {
           // Not the next link of the chain (a second writer, or a head handed out stale): the
           // row is refused and its actor must not carry on.
           this.fenced.set(actor, inc);
-          refuse(fencedTags, b, firstTag + i, actor, inc, `journal: receipt ${seq} of '${actor}' does not follow its chain's head (${head.seq})`);
+          refuse(fencedTags, b, firstTag + i, actor, inc, `journal: receipt ${seq} of '${actor}' does not follow its chain's head (seq ${head.seq} and its hash)`);
           continue;
         }
         const hash = bytes(rows[o + R_HASH]) as Buffer;
@@ -418,7 +422,13 @@ export class Journal {
   childrenOf(parent: string): { id: string; args: unknown }[] {
     this.commit();
     const rows = this.db.prepare('SELECT a.name AS id, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE s.parent = ? ORDER BY a.id').all(parent) as { id: string; body: Buffer }[];
-    return rows.map((r) => ({ id: r.id, args: (decodeValue(r.body, this.refs) as SnapshotBody).args }));
+    return rows.map((r) => {
+      try {
+        return { id: r.id, args: (decodeValue(r.body, this.refs) as SnapshotBody).args };
+      } catch {
+        return { id: r.id, args: undefined }; // unreadable: its resume fails and says so
+      }
+    });
   }
 
   /** Deletes a persistent actor's snapshot (after what is queued is committed). */
@@ -462,18 +472,27 @@ function claim(path: string): string {
   const key = resolve(path);
   if (openPaths.has(key)) throw new JournalError(`journal: ${path} is already open in this process; one system per database file`, { reason: 'in_use' });
   const lock = `${key}.lock`;
-  try {
-    const holder = Number(readFileSync(lock, 'utf8'));
-    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
-      throw new JournalError(`journal: ${path} is in use by process ${holder} (${lock}); one system per database file`, { reason: 'in_use' });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' }); // atomic: one process wins
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
+        if (err instanceof JournalError) throw err;
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new JournalError(`journal: ${path} is being claimed by another process (${lock})`, { reason: 'in_use' });
+        throw JournalError.from(err, `journal: cannot write the lock file ${lock}`);
+      }
     }
-  } catch (err) {
-    if (err instanceof JournalError) throw err; // no lock file (or an unreadable one): ours now
-  }
-  try {
-    writeFileSync(lock, String(process.pid));
-  } catch (err) {
-    throw JournalError.from(err, `journal: cannot write the lock file ${lock}`);
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(lock, 'utf8'));
+    } catch {
+      // gone meanwhile: try again
+    }
+    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
+      throw new JournalError(`journal: ${path} is in use by process ${holder} (${lock}; delete it if that process is not a threadstate system); one system per database file`, { reason: 'in_use' });
+    }
+    rmSync(lock, { force: true }); // left by a process that died: taken over
   }
   openPaths.add(key);
   return key;
@@ -518,7 +537,7 @@ function failureOf(rows: unknown[], upTo: number, e: JournalError): JournalFailu
     tags.push(upTo - n + 1 + i);
     seen.set(rows[i * ROW_FIELDS + R_ACTOR] as string, rows[i * ROW_FIELDS + R_INC] as number);
   }
-  return { message: e.message, sqlite: e.sqlite, tags, actors: [...seen] };
+  return { message: e.message, sqlite: e.sqlite, reason: e.reason, tags, actors: [...seen] };
 }
 
 function bytes(v: unknown): Buffer | null {
@@ -528,6 +547,22 @@ function bytes(v: unknown): Buffer | null {
 }
 
 type Fenced = { message: string; tags: number[]; actors: [string, number][] };
+
+/** Every source hears, even if an earlier one's listener throws (that is logged, not lost). */
+function tell(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+function sameHash(a: Uint8Array | null | undefined, b: Uint8Array | null): boolean {
+  if (a === null || a === undefined || b === null) return (a ?? null) === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
 
 /** Records a row that is refused without failing the commit. */
 function refuse(fenced: Map<Batch, Fenced>, b: Batch, tag: number, actor: string, inc: number, message: string): void {

@@ -186,7 +186,9 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     host.durability = opts.durability;
     host.snapshots = (id) => {
       const snap = journal.snapshot(id);
-      return snap === null ? null : { body: snap.body, head: [snap.seq, snap.hash] };
+      // The snapshot is normally at the chain's head, but not if the same id also ran as a
+      // non-persistent actor since: the chain goes on from its real head.
+      return snap === null ? null : { body: snap.body, head: journal.chainHead(id) };
     };
     host.chainHead = (id) => journal.chainHead(id);
     journal.onError = (err: JournalError, failure: JournalFailure) => {
@@ -383,6 +385,10 @@ export async function createSystem(opts: SystemOptions = {}): Promise<ActorSyste
   const jo = opts.journal ?? {};
   if (typeof jo !== 'object' || jo === null) throw new InvalidArgumentError('createSystem: journal must be an object');
   if (jo.synchronous !== undefined && jo.synchronous !== 'full' && jo.synchronous !== 'normal') throw new InvalidArgumentError(`createSystem: journal.synchronous must be 'full' or 'normal'`);
+  for (const k of ['busyTimeout', 'maxBytes'] as const) {
+    const v = jo[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new InvalidArgumentError(`createSystem: journal.${k} must be a finite number >= 0, got ${String(v)}`);
+  }
   const maxUnacked = jo.maxUnacked ?? DEFAULT_MAX_UNACKED;
   if (!Number.isInteger(maxUnacked) || maxUnacked < 0) throw new InvalidArgumentError('createSystem: journal.maxUnacked must be an integer >= 0');
   if (opts.clock !== undefined && opts.clock !== 'real' && opts.clock !== 'virtual') throw new InvalidArgumentError(`createSystem: clock must be 'real' or 'virtual', got ${JSON.stringify(opts.clock)}`);

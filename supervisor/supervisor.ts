@@ -98,21 +98,32 @@ export class Supervisor {
     return this.serialize(async () => {
       // Static children one after the other, in order; the persistent children a
       // simple_one_for_one supervisor brings back have no order, so many start at once.
-      const restored = this.persistentChildren();
-      const steps: ChildSpec[][] = this.spec.children.map((spec) => [spec]);
-      for (let i = 0; i < restored.length; i += RESTORE_CONCURRENCY) steps.push(restored.slice(i, i + RESTORE_CONCURRENCY));
-      for (const step of steps) {
-        const started = step.map((spec): Child => ({ spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 }));
-        this.children.push(...started);
-        const outcomes = await Promise.allSettled(started.map((c) => this.startChildProcess(c)));
-        const failed = outcomes.findIndex((o) => o.status === 'rejected');
-        if (failed >= 0) {
-          for (let i = 0; i < started.length; i++) if (outcomes[i]?.status === 'rejected') this.remove(started[i] as Child);
+      for (const spec of this.spec.children) {
+        const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
+        this.children.push(c);
+        try {
+          await this.startChildProcess(c);
+        } catch (err) {
+          this.remove(c);
           this.status = 'stopping';
           await this.terminateAll();
           this.status = 'stopped';
-          const err = (outcomes[failed] as PromiseRejectedResult).reason as unknown;
-          throw new SupervisorError('start_failed', `supervisor '${this.id}': child '${step[failed]?.id}' failed to start: ${describeReason(err)}`, { cause: err });
+          throw new SupervisorError('start_failed', `supervisor '${this.id}': child '${spec.id}' failed to start: ${describeReason(err)}`, { cause: err });
+        }
+      }
+      // A restored child that cannot start (its machine no longer has the snapshot's state, say)
+      // is logged and left out; its snapshot stays for an operator to look at. The others start.
+      const restored = this.persistentChildren();
+      for (let i = 0; i < restored.length; i += RESTORE_CONCURRENCY) {
+        const step = restored.slice(i, i + RESTORE_CONCURRENCY);
+        const started = step.map((spec): Child => ({ spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 }));
+        this.children.push(...started);
+        const outcomes = await Promise.allSettled(started.map((c) => this.startChildProcess(c)));
+        for (let j = 0; j < started.length; j++) {
+          const o = outcomes[j];
+          if (o?.status !== 'rejected') continue;
+          this.remove(started[j] as Child);
+          this.port.logger.error({ supervisor: this.id, child: step[j]?.id, reason: describeReason(o.reason) }, 'a persistent child could not be brought back; left out');
         }
       }
       this.status = 'running';
@@ -206,7 +217,11 @@ export class Supervisor {
     const restart = spec.restart === 'permanent' || (spec.restart === 'transient' && abnormal);
     if (abnormal) this.port.logger.error({ supervisor: this.id, child: spec.id, reason: describeReason(reason) }, 'child exited');
     if (!restart) {
-      if (spec.restart === 'temporary' || this.spec.flags.strategy === 'simple_one_for_one') this.remove(c);
+      if (spec.restart === 'temporary' || this.spec.flags.strategy === 'simple_one_for_one') {
+        this.remove(c);
+        // Not restarted here, so not brought back after a restart of the process either.
+        if (!isSupervisorSpec(spec) && spec.opts.persistent === true) this.port.forgetPersistent(spec.id);
+      }
       if (spec.significant && this.autoShutdownDue()) await this.shutdownSelf('shutdown');
       return;
     }

@@ -28,7 +28,8 @@ import {
   type SupervisorRef,
 } from 'threadstate';
 import { sha256 } from '../runtime/sha256.js';
-import { account, holder } from './fixtures/account.js';
+import { account, bare, holder } from './fixtures/account.js';
+import { Journal, type JournalFailure } from '../runtime/journal.js';
 import { ledger } from './fixtures/journal.js';
 import { settle, WORKERS } from './helpers.js';
 
@@ -230,7 +231,98 @@ describe.each(WORKERS)('persistent actors (workers: %i)', (workers) => {
   });
 });
 
+describe('persistent actors: the corners', () => {
+  it("a system default of 'none' does not strip a persistent actor of its receipts and snapshot", async () => {
+    const db = dbFile();
+    const system = await open(db, { durability: 'none' });
+    const a = await system.spawn(account, { id: 'np', persistent: true });
+    expect(committed(db, 'np')).toEqual({ receipts: 1, snapshot: true });
+    await expect(a.call({ type: 'finish' })).rejects.toThrow();
+    await settle(system);
+    expect(committed(db, 'np').snapshot).toBe(false);
+  });
+
+  it('data changed in place is stored; init without data is stored; an unstorable timeout message is refused', async () => {
+    const db = dbFile();
+    const first = await open(db);
+    const a = await first.spawn(account, { id: 'mut', persistent: true });
+    await a.call({ type: 'bump' });
+    expect(await a.call({ type: 'bump' })).toBe(2);
+    const err = await a.call({ type: 'badTimer' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EncodeError);
+    expect(await first.timeoutsOf('mut')).toEqual(['state_timeout']);
+    await first.spawn(bare, { id: 'bare', persistent: true });
+    expect(committed(db, 'bare').snapshot).toBe(true);
+    await close(first);
+    const second = await open(db);
+    expect(await (await second.spawn(account, { id: 'mut', persistent: true })).call({ type: 'get' })).toMatchObject({ balance: 2 });
+    expect(await (await second.spawn(bare, { id: 'bare', persistent: true })).call('go')).toBe('busy');
+    expect(await second.verifyReceipts('mut')).toEqual({ ok: true });
+  });
+
+  it('the same id run as a non-persistent actor in between: the persistent one resumes and its chain goes on', async () => {
+    const db = dbFile();
+    const system = await open(db);
+    const p = await system.spawn(account, { id: 'twice', persistent: true });
+    await p.call({ type: 'close' });
+    await system.kill('twice');
+    await settle(system);
+    const plain = await system.spawn(account, { id: 'twice' }); // its own receipts, no snapshot
+    await plain.call({ type: 'close' });
+    await plain.stop('shutdown');
+    const again = await system.spawn(account, { id: 'twice', persistent: true });
+    expect(await again.call({ type: 'get' })).toMatchObject({ state: 'closed' });
+    expect(await again.call({ type: 'open' })).toBe('open');
+    expect((await system.receipts('twice')).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await system.verifyReceipts('twice')).toEqual({ ok: true });
+  });
+
+  it('the journal refuses a row that does not follow its chain (seq or previous hash), and the actor must not carry on', () => {
+    const journal = new Journal(dbFile());
+    const acks: [number, JournalFailure | null][] = [];
+    const source = { ack: (upTo: number, f: JournalFailure | null) => acks.push([upTo, f]) };
+    const row = (seq: number, prev: Buffer | null, hash: Buffer) => ['j1', 7, 1000 + seq, null, '"a"', 'init', null, null, null, undefined, undefined, undefined, seq, prev, hash];
+    const h1 = Buffer.alloc(32, 1);
+    journal.submit(source, row(1, null, h1), 1);
+    journal.commit();
+    journal.submit(source, row(2, Buffer.alloc(32, 9), Buffer.alloc(32, 2)), 2); // right seq, wrong previous hash
+    journal.commit();
+    journal.submit(source, row(2, h1, Buffer.alloc(32, 3)), 3); // the same incarnation stays fenced
+    journal.commit();
+    expect(acks.map(([upTo, f]) => [upTo, f?.tags ?? null, f?.reason ?? null])).toEqual([
+      [1, null, null],
+      [2, [2], 'fenced'],
+      [3, [3], 'fenced'],
+    ]);
+    expect(journal.receipts('j1').map((r) => r.seq)).toEqual([1]);
+    journal.close();
+  });
+
+  it('spawn refuses the options only the runtime sets', async () => {
+    const system = await open(dbFile());
+    await expect(system.spawn(account, { id: 'h', head: [5, null] } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(createSystem({ workers: 0, journal: { maxBytes: -1 } })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+});
+
 describe('simple_one_for_one with a persistent template', () => {
+  it('a temporary child that crashed is not brought back; a child whose snapshot cannot be read is left out, the rest come back', async () => {
+    const db = dbFile();
+    const tree = () => supervisor('pool', { strategy: 'simple_one_for_one', template: child('p', account, { persistent: true, restart: 'temporary' }) });
+    const first = await open(db);
+    const sup = (await first.start(tree())) as SupervisorRef;
+    for (const id of ['ok1', 'crashy', 'broken', 'ok2']) await sup.startChild({ balance: 1 }, { id });
+    first.ref('crashy').cast({ type: 'poison' });
+    await settle(first);
+    await close(first);
+    const raw = new Database(db);
+    raw.prepare("UPDATE snapshots SET body = x'c1c1c1' WHERE actor = (SELECT id FROM actors WHERE name = 'broken')").run();
+    raw.close();
+    const second = await open(db);
+    const again = (await second.start(tree())) as SupervisorRef;
+    expect(again.whichChildren().map((c) => c.id).sort()).toEqual(['ok1', 'ok2']);
+  });
+
   it('brings back the children it had when the tree starts again; terminateChild forgets one', async () => {
     const db = dbFile();
     const tree = () => supervisor('tenants', { strategy: 'simple_one_for_one', template: child('tenant', account, { persistent: true }) });
