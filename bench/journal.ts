@@ -538,6 +538,19 @@ async function receiptQuery(): Promise<Row[]> {
  *  the light load). */
 export async function profileWorkload(profiled: Profiled): Promise<void> {
   const which = process.env.JOURNAL_PROFILE;
+  if (which === 'recovery') {
+    // Make the persistent actors, then profile only their resume on shards.
+    const dir = tempDir();
+    const db = join(dir, 'journal.db');
+    const first = await open(db, WORKERS);
+    await inChunks(RECOVER, SPAWN_CHUNK, (i) => first.spawn(flip, { id: acct(i), persistent: true }));
+    await first.shutdown();
+    const system = await open(db, WORKERS);
+    await profiled(() => inChunks(RECOVER, SPAWN_CHUNK, (i) => system.spawn(flip, { id: acct(i), persistent: true })).then(() => undefined));
+    await system.shutdown();
+    removeDir(dir);
+    return;
+  }
   const mode = which === 'normal' ? COMMIT_NORMAL : which === 'async' ? ASYNC : which === 'none' ? NONE : COMMIT_FULL;
   await durableRun(mode, which === 'w0' ? 0 : WORKERS, process.env.JOURNAL_LOAD === 'light' ? LIGHT : HEAVY, profiled);
 }

@@ -185,10 +185,10 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     journal.refs = (id, shard, slot) => host.refAt(id, shard, slot);
     host.durability = opts.durability;
     host.snapshots = (id) => {
-      const snap = journal.snapshot(id);
       // The snapshot is normally at the chain's head, but not if the same id also ran as a
       // non-persistent actor since: the chain goes on from its real head.
-      return snap === null ? null : { body: snap.body, head: journal.chainHead(id) };
+      const r = journal.resumeOf(id);
+      return r.body === null ? null : { body: r.body, head: r.head };
     };
     host.chainHead = (id) => journal.chainHead(id);
     journal.onError = (err: JournalError, failure: JournalFailure) => {
