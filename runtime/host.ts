@@ -32,7 +32,7 @@ import { checkWaitTimeout, Request } from './request.js';
 import type { Scheduler } from './scheduler.js';
 import { checkSpawnOptions, type Durability, type SpawnOptions } from './spawn-options.js';
 import { DURABILITY_ASYNC, DURABILITY_COMMIT, DURABILITY_NONE, type JournalClient } from './journal-client.js';
-import type { SnapshotBody } from './journal.js';
+import type { Resume, SnapshotBody } from './journal.js';
 import { checkTransferable, decodeValue, encodeValue } from './wire.js';
 import type { ReplyHandle } from './reply-handle.js';
 
@@ -92,9 +92,11 @@ export class ActorHost implements RefRouter {
   durability: Durability | undefined = undefined;
   /** Where a persistent actor's snapshot is read when the spawn did not bring it (the main
    *  thread, which owns the journal). */
-  snapshots: ((id: string) => { body: Uint8Array; head: [number, Uint8Array | null] } | null) | null = null;
+  snapshots: ((id: string) => Resume) | null = null;
   /** Where the head of an id's receipt chain is read when the spawn did not bring it (ditto). */
   chainHead: ((id: string) => [number, Uint8Array | null]) | null = null;
+  /** Commits an actor's queued rows now (before a shard reads its snapshot itself). */
+  settleJournal: ((id: string) => void) | null = null;
   /** Starts at random: a replacement shard must not hand out numbers a fenced actor had. */
   private incarnations = Math.floor(Math.random() * 1e9);
 
@@ -153,9 +155,10 @@ export class ActorHost implements RefRouter {
       if (opts.persistent === true) {
         if (opts.resume !== undefined) {
           if (opts.resume !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, opts.resume, capacity, opts as SpawnOptions));
-        } else {
-          const snap = this.snapshots?.(id) ?? null;
-          if (snap !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, snap.body, capacity, { ...(opts as SpawnOptions), head: snap.head }));
+        } else if (this.snapshots !== null) {
+          const r = this.snapshots(id);
+          if (r.body !== null) return Promise.resolve(this.resumeActor(machine as Machine, id, r.body, capacity, { ...(opts as SpawnOptions), head: r.head }));
+          opts = { ...opts, head: r.head }; // no snapshot: init, and the chain goes on from its head
         }
       }
       let init: unknown;

@@ -169,6 +169,59 @@ type Batch = { source: JournalSource; rows: unknown[]; upTo: number };
 /** Files opened by a journal in this process (a second system on the same file is refused). */
 const openPaths = new Set<string>();
 
+/** What a persistent actor resumes from: its snapshot (null: none) and its chain's head. */
+export interface Resume {
+  body: Uint8Array | null;
+  head: [number, Uint8Array | null];
+}
+
+type ResumeRow = { key: number; bucket: number | null; body: Buffer | null; snapSeq: number | null; snapHash: Buffer | null; seq: number | null };
+
+/** Everything a resume needs, in one statement (one read transaction: on a WAL file each
+ *  statement outside a transaction pays for opening one): the snapshot, and the chain head's
+ *  seq. The head's hash is the snapshot's when the two agree, as they do unless the id also ran
+ *  as a non-persistent actor since; then SELECT_HEAD_HASH reads it. */
+const SELECT_RESUME = `SELECT a.id AS key, a.last_bucket AS bucket, s.body AS body, s.seq AS snapSeq, s.hash AS snapHash,
+  (SELECT r.seq FROM receipts r WHERE r.bucket = a.last_bucket AND r.actor = a.id ORDER BY r.seq DESC LIMIT 1) AS seq
+  FROM actors a LEFT JOIN snapshots s ON s.actor = a.id WHERE a.name = ?`;
+const SELECT_HEAD_HASH = 'SELECT hash FROM receipts WHERE bucket = ? AND actor = ? AND seq = ?';
+
+/** Reads what a persistent actor resumes from. */
+function readResume(row: ResumeRow | undefined, headHash: Database.Statement): Resume & { key: number; bucket: number | null } | null {
+  if (row === undefined) return null;
+  const seq = row.seq ?? 0;
+  const hash = seq === 0 ? null : row.snapSeq === seq ? row.snapHash : (headHash.pluck().get(row.bucket, row.key, seq) as Buffer);
+  return { key: row.key, bucket: seq === 0 ? null : row.bucket, body: row.body, head: [seq, hash] };
+}
+
+/**
+ * A read-only handle on a journal file for a shard: it reads the snapshots and chain heads of the
+ * persistent actors it resumes itself, in parallel with the other shards, instead of the main
+ * thread reading each and sending it over. The main thread commits an actor's queued rows before
+ * it asks a shard to resume it, so the read sees them.
+ */
+export class SnapshotReader {
+  private readonly db: Database.Database;
+  private readonly stmt: Database.Statement;
+  private readonly headHash: Database.Statement;
+
+  constructor(path: string) {
+    this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+    this.db.pragma('mmap_size = 268435456');
+    this.stmt = this.db.prepare(SELECT_RESUME);
+    this.headHash = this.db.prepare(SELECT_HEAD_HASH);
+  }
+
+  resumeOf(actor: string): Resume {
+    const r = readResume(this.stmt.get(actor) as ResumeRow | undefined, this.headHash);
+    return r === null ? { body: null, head: [0, null] } : { body: r.body, head: r.head };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
 /** One actor's receipts, oldest first: a seek per bucket it may have written in. */
 const SELECT_ACTOR_ROWS =
   'SELECT ? AS actor, seq, at, from_state, to_state, event_kind, event_type, reason, meta, prev_hash, hash FROM receipts ' +
@@ -198,6 +251,7 @@ export class Journal {
   private setLastBucket!: Database.Statement;
   private getSnapshot!: Database.Statement;
   private getResume!: Database.Statement;
+  private getHeadHash!: Database.Statement;
   /** The rowid the next receipt gets (its bucket follows from it). */
   private nextRow = 0;
   private readonly bucketRows: number;
@@ -262,14 +316,8 @@ export class Journal {
     this.last = this.db.prepare('SELECT seq, hash FROM receipts WHERE bucket = ? AND actor = ? ORDER BY seq DESC LIMIT 1');
     this.setLastBucket = this.db.prepare('UPDATE actors SET last_bucket = ? WHERE id = ?');
     this.getSnapshot = this.db.prepare('SELECT a.name AS id, s.seq, s.hash, s.machine, s.parent, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE a.name = ?');
-    // Everything a resume needs in one statement (one read transaction: on a WAL file each
-    // statement outside a transaction pays for opening one).
-    this.getResume = this.db.prepare(
-      `SELECT a.id AS key, a.last_bucket AS bucket, s.body AS body, h.seq AS seq, h.hash AS hash
-       FROM actors a LEFT JOIN snapshots s ON s.actor = a.id
-       LEFT JOIN (SELECT seq, hash, actor FROM receipts WHERE bucket = (SELECT last_bucket FROM actors WHERE name = @name) AND actor = (SELECT id FROM actors WHERE name = @name) ORDER BY seq DESC LIMIT 1) h ON h.actor = a.id
-       WHERE a.name = @name`,
-    );
+    this.getResume = this.db.prepare(SELECT_RESUME);
+    this.getHeadHash = this.db.prepare(SELECT_HEAD_HASH);
     this.nextRow = ((this.db.prepare('SELECT max(rowid) FROM receipts').pluck().get() as number | null) ?? 0) + 1;
     this.minBucket = (this.db.prepare('SELECT bucket FROM receipts WHERE rowid = ?').pluck().get(this.nextRow - 1) as number | undefined) ?? 0;
     this.putSnapshot = this.db.prepare(
@@ -425,15 +473,19 @@ export class Journal {
   }
 
   /** What a persistent actor resumes from: its snapshot (null: none) and its chain's head. */
-  resumeOf(actor: string): { body: Uint8Array | null; head: [number, Uint8Array | null] } {
-    if (this.queuedActors.has(actor)) this.commit();
+  resumeOf(actor: string): Resume {
+    this.settle(actor);
     const cached = this.heads.get(actor);
-    const row = this.getResume.get({ name: actor }) as { key: number; bucket: number | null; body: Buffer | null; seq: number | null; hash: Buffer | null } | undefined;
-    if (row === undefined) return { body: null, head: [0, null] };
-    if (cached !== undefined) return { body: row.body, head: [cached.seq, cached.hash] };
-    const head: Head = { key: row.key, seq: row.seq ?? 0, hash: row.hash, bucket: row.seq === null ? null : row.bucket };
-    this.heads.set(actor, head);
-    return { body: row.body, head: [head.seq, head.hash] };
+    const r = readResume(this.getResume.get(actor) as ResumeRow | undefined, this.getHeadHash);
+    if (r === null) return { body: null, head: [0, null] };
+    if (cached !== undefined) return { body: r.body, head: [cached.seq, cached.hash] };
+    this.heads.set(actor, { key: r.key, seq: r.head[0], hash: r.head[1], bucket: r.bucket });
+    return { body: r.body, head: r.head };
+  }
+
+  /** Commits now if rows of this actor are queued (before someone else reads its state). */
+  settle(actor: string): void {
+    if (this.queuedActors.has(actor)) this.commit();
   }
 
   /** A persistent actor's last committed snapshot, or null. */

@@ -213,14 +213,16 @@ export class ShardPool {
     // that owns the journal, after everything already sent to it is committed).
     // The head of the id's receipt chain goes with it too: the shard makes its next receipts.
     try {
-      const snap = opts.persistent === true && opts.resume === undefined && this.o.host.snapshots !== null ? this.o.host.snapshots(id) : null;
-      if (snap !== null) {
-        wireOpts.resume = snap.body;
-        wireOpts.head = snap.head;
-      } else {
-        if (opts.persistent === true && opts.resume === undefined) wireOpts.resume = null;
-        if (this.o.host.chainHead !== null && opts.durability !== 'none') wireOpts.head = this.o.host.chainHead(id);
-      }
+      if (opts.persistent === true && opts.resume === undefined && this.o.journal !== null) {
+        // A shard with its own reader on the file reads the snapshot and head itself, once the
+        // actor's queued rows are committed; over ':memory:' they are read here and sent.
+        if (this.o.journal.path !== null) this.o.host.settleJournal?.(id);
+        else if (this.o.host.snapshots !== null) {
+          const r = this.o.host.snapshots(id);
+          wireOpts.resume = r.body;
+          wireOpts.head = r.head;
+        }
+      } else if (this.o.host.chainHead !== null && opts.durability !== 'none') wireOpts.head = this.o.host.chainHead(id);
     } catch (err) {
       this.reserved.delete(id);
       throw err;

@@ -20,7 +20,7 @@ import { SLOT } from './ref.js';
 import { WaitGraph, type WaitGraphLayout } from './wait-graph.js';
 import type { Durability, SpawnOptions } from './spawn-options.js';
 import { JournalClient } from './journal-client.js';
-import type { JournalFailure } from './journal.js';
+import { type JournalFailure, SnapshotReader } from './journal.js';
 import { reasonFromWire, reasonToWire } from './wire.js';
 
 export interface ShardTask {
@@ -43,7 +43,7 @@ export interface ShardTask {
   overrides: [string, number][];
   waitGraph: WaitGraphLayout | null;
   /** The journal's settings (null: the system keeps no journal). */
-  journal: { durability: Durability | undefined; maxUnacked: number } | null;
+  journal: { durability: Durability | undefined; maxUnacked: number; /** null: ':memory:' */ path: string | null } | null;
 }
 
 /** What a spawn request carries: the machine by module and name, and the spawn options. */
@@ -99,6 +99,9 @@ export async function runShard(task: ShardTask): Promise<string> {
         );
   host.journal = journal;
   host.durability = task.journal?.durability;
+  // Persistent actors placed here read their snapshots through a read-only handle of their own.
+  const reader = task.journal?.path == null ? null : new SnapshotReader(task.journal.path);
+  if (reader !== null) host.snapshots = (id) => reader.resumeOf(id);
   host.remote = r;
   for (const [id, shard] of task.overrides) r.placement.place(id, shard);
 
@@ -147,6 +150,7 @@ export async function runShard(task: ShardTask): Promise<string> {
       }
       case 'shutdown':
         return host.shutdown(task.shutdownTimeout).then(() => {
+          reader?.close();
           setImmediate(() => finished('stopped')); // after the reply has been sent
           return true;
         });

@@ -143,7 +143,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
         watchdog: opts.watchdog,
         startTimeout: opts.startTimeout,
         resourceLimits: opts.resourceLimits,
-        journal: journal === null ? null : { durability: opts.durability, maxUnacked: opts.maxUnacked },
+        journal: journal === null ? null : { durability: opts.durability, maxUnacked: opts.maxUnacked, path: journal.path === ':memory:' ? null : journal.path },
       });
       host.spawner = (machine, spawnOpts) => pool.spawn(machine, spawnOpts);
       this.pool = pool;
@@ -184,12 +184,10 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     host.journal = client;
     journal.refs = (id, shard, slot) => host.refAt(id, shard, slot);
     host.durability = opts.durability;
-    host.snapshots = (id) => {
-      // The snapshot is normally at the chain's head, but not if the same id also ran as a
-      // non-persistent actor since: the chain goes on from its real head.
-      const r = journal.resumeOf(id);
-      return r.body === null ? null : { body: r.body, head: r.head };
-    };
+    // The chain goes on from its real head (a snapshot is behind it if the same id also ran as a
+    // non-persistent actor since).
+    host.snapshots = (id) => journal.resumeOf(id);
+    host.settleJournal = (id) => journal.settle(id);
     host.chainHead = (id) => journal.chainHead(id);
     journal.onError = (err: JournalError, failure: JournalFailure) => {
       this.logger.error({ err, actors: failure.actors.map(([id]) => id) }, 'journal: a group commit failed; its actors crash and their callers get the error');
