@@ -298,6 +298,18 @@ describe('persistent actors: the corners', () => {
     journal.close();
   });
 
+  it("over ':memory:' (no file a shard could read) the main thread reads the snapshot for the shard", async () => {
+    const system = await open(':memory:', { workers: 2 });
+    await system.start(supervisor('root', { strategy: 'one_for_one' }, [child('mem', account, { persistent: true, args: { balance: 4 } })]));
+    const ref = system.ref('mem');
+    await ref.call({ type: 'deposit', amount: 1 });
+    await ref.call({ type: 'close' });
+    ref.cast({ type: 'poison' });
+    await settle(system);
+    expect(await ref.call({ type: 'get' })).toMatchObject({ state: 'closed', balance: 5 });
+    expect(await system.verifyReceipts('mem')).toEqual({ ok: true });
+  });
+
   it('spawn refuses the options only the runtime sets', async () => {
     const system = await open(dbFile());
     await expect(system.spawn(account, { id: 'h', head: [5, null] } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
