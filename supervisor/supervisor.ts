@@ -15,6 +15,7 @@ import type { Machine } from '../actors/machine.js';
 import { describeReason } from '../runtime/errors.js';
 import type { ActorRef } from '../runtime/ref.js';
 import type { SpawnOptions } from '../runtime/spawn-options.js';
+import { Deque } from '../runtime/deque.js';
 import type { Logger } from 'pino';
 import { type Backoff, type ChildSpec, isSupervisorSpec, SupervisorError, type SupervisorSpec, type WorkerSpec } from './spec.js';
 
@@ -71,7 +72,11 @@ const RESTORE_CONCURRENCY = 1000;
 export class Supervisor {
   readonly id: string;
   private children: Child[] = [];
-  private restartTimes: number[] = [];
+  /** Times of the restarts within the period, oldest first (a deque: a storm of thousands of
+   *  restarts must not cost a pass over all of them each). */
+  private readonly restartTimes = new Deque<number>();
+  /** The children by id (lookups and membership in O(1) for pools of many thousands). */
+  private readonly byId = new Map<string, Child>();
   private work: Promise<unknown> = Promise.resolve();
   private status: 'starting' | 'running' | 'stopping' | 'stopped' = 'starting';
   private exitListeners: ((reason: unknown) => void)[] = [];
@@ -100,7 +105,7 @@ export class Supervisor {
       // simple_one_for_one supervisor brings back have no order, so many start at once.
       for (const spec of this.spec.children) {
         const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
-        this.children.push(c);
+        this.add(c);
         try {
           await this.startChildProcess(c);
         } catch (err) {
@@ -117,7 +122,7 @@ export class Supervisor {
       for (let i = 0; i < restored.length; i += RESTORE_CONCURRENCY) {
         const step = restored.slice(i, i + RESTORE_CONCURRENCY);
         const started = step.map((spec): Child => ({ spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 }));
-        this.children.push(...started);
+        for (const c of started) this.add(c);
         const outcomes = await Promise.allSettled(started.map((c) => this.startChildProcess(c)));
         for (let j = 0; j < started.length; j++) {
           const o = outcomes[j];
@@ -211,7 +216,7 @@ export class Supervisor {
   }
 
   private async handleExit(c: Child, reason: unknown): Promise<void> {
-    if (this.status !== 'running' || !this.children.includes(c)) return;
+    if (this.status !== 'running' || !this.has(c)) return;
     const spec = c.spec;
     const abnormal = !isNormalReason(reason);
     const restart = spec.restart === 'permanent' || (spec.restart === 'transient' && abnormal);
@@ -243,7 +248,7 @@ export class Supervisor {
     }
     const restartGroup = async (): Promise<void> => {
       for (const member of group) {
-        if (!this.children.includes(member) || member.status === 'running') continue;
+        if (!this.has(member) || member.status === 'running') continue;
         if (!(await this.restartWithRetries(member, reason))) return;
       }
     };
@@ -261,7 +266,7 @@ export class Supervisor {
       await restartGroup();
       return;
     }
-    for (const m of group) if (this.children.includes(m)) m.status = 'restarting';
+    for (const m of group) if (this.has(m)) m.status = 'restarting';
     this.port.logger.warn({ supervisor: this.id, child: spec.id, delayMs: delay }, 'restart delayed (backoff)');
     void this.port.sleep(delay).then(() =>
       this.serialize(async () => {
@@ -297,9 +302,10 @@ export class Supervisor {
   private allowRestart(): boolean {
     const now = this.port.now();
     const { intensity, period } = this.spec.flags;
-    this.restartTimes = this.restartTimes.filter((t) => now - t < period);
-    this.restartTimes.push(now);
-    return this.restartTimes.length <= intensity;
+    const times = this.restartTimes;
+    for (let t = times.peek(); t !== undefined && now - t >= period; t = times.peek()) times.shift();
+    times.push(now);
+    return times.size <= intensity;
   }
 
   private autoShutdownDue(): boolean {
@@ -309,8 +315,20 @@ export class Supervisor {
     return false;
   }
 
+  private add(c: Child): void {
+    this.children.push(c);
+    this.byId.set(c.spec.id, c);
+  }
+
+  private has(c: Child): boolean {
+    return this.byId.get(c.spec.id) === c;
+  }
+
   private remove(c: Child): void {
-    this.children = this.children.filter((x) => x !== c);
+    if (!this.has(c)) return;
+    this.byId.delete(c.spec.id);
+    const i = this.children.lastIndexOf(c);
+    if (i >= 0) this.children.splice(i, 1);
   }
 
   private async terminateAll(): Promise<void> {
@@ -349,12 +367,12 @@ export class Supervisor {
       if (this.spec.flags.strategy === 'simple_one_for_one') {
         const t = this.spec.flags.template as WorkerSpec;
         if (opts.id !== undefined && (typeof opts.id !== 'string' || opts.id.length === 0)) throw new SupervisorError('bad_spec', `supervisor '${this.id}': startChild's id must be a non-empty string`);
-        if (opts.id !== undefined && this.children.some((c) => c.spec.id === opts.id)) throw new SupervisorError('already_started', `supervisor '${this.id}': child '${opts.id}' is already started`);
+        if (opts.id !== undefined && this.byId.has(opts.id)) throw new SupervisorError('already_started', `supervisor '${this.id}': child '${opts.id}' is already started`);
         spec = { ...t, id: opts.id ?? `${t.id}-${++this.dynamicCount}`, opts: { ...t.opts, args: specOrArgs } } as WorkerSpec;
       } else {
         if (typeof specOrArgs !== 'object' || specOrArgs === null || !('id' in specOrArgs)) throw new SupervisorError('bad_spec', `supervisor '${this.id}': startChild needs a child spec made by child() or supervisor()`);
         spec = specOrArgs as ChildSpec;
-        const existing = this.children.find((c) => c.spec.id === spec.id);
+        const existing = this.byId.get(spec.id);
         if (existing !== undefined) {
           if (existing.status === 'running') throw new SupervisorError('already_started', `supervisor '${this.id}': child '${spec.id}' is already started`);
           throw new SupervisorError('already_present', `supervisor '${this.id}': child '${spec.id}' is already present (terminated); use restartChild or deleteChild`);
@@ -362,7 +380,7 @@ export class Supervisor {
       }
       const c: Child = { spec, instance: null, status: 'terminated', unwatch: null, restarts: 0, startedAt: 0 };
       await this.startChildProcess(c);
-      this.children.push(c);
+      this.add(c);
       return refOf(c) as ActorRef | SupervisorRef;
     });
   }
@@ -412,7 +430,7 @@ export class Supervisor {
   }
 
   private find(id: string): Child {
-    const c = this.children.find((x) => x.spec.id === id);
+    const c = this.byId.get(id);
     if (c === undefined) throw new SupervisorError('not_found', `supervisor '${this.id}' has no child '${id}'`);
     return c;
   }
