@@ -303,7 +303,8 @@ export class Supervisor {
     const now = this.port.now();
     const { intensity, period } = this.spec.flags;
     const times = this.restartTimes;
-    for (let t = times.peek(); t !== undefined && now - t >= period; t = times.peek()) times.shift();
+    // As OTP: a restart counts while now - then =< period.
+    for (let t = times.peek(); t !== undefined && now - t > period; t = times.peek()) times.shift();
     times.push(now);
     return times.size <= intensity;
   }

@@ -122,6 +122,26 @@ describe.each([0, 2])('supervision (workers: %i)', (workers) => {
     expect(downs.filter((d) => d === 'inner')).toHaveLength(1);
   });
 
+  it("the intensity window includes its boundary, as OTP's (Now =< Then + Period)", async () => {
+    const system = await sys(workers);
+    const downs: string[] = [];
+    system.on('supervisorDown', (d) => downs.push(d.supervisor));
+    await system.start(
+      supervisor('root', { strategy: 'one_for_one', intensity: 5, period: 60_000 }, [
+        supervisor('edge', { strategy: 'one_for_one', intensity: 1, period: 1000 }, [child('e', member)]),
+        supervisor('past', { strategy: 'one_for_one', intensity: 1, period: 1000 }, [child('p', member)]),
+      ]),
+    );
+    await crash(system, 'e');
+    await crash(system, 'p');
+    await system.clock.advance(1000);
+    await crash(system, 'e'); // exactly one period later: still in the window, 2 > 1
+    expect(downs).toEqual(['edge']);
+    await system.clock.advance(1);
+    await crash(system, 'p'); // 1001 ms later: the first restart has left the window
+    expect(downs).toEqual(['edge']);
+  });
+
   it('a failed start stops the children already started (newest first) and rejects', async () => {
     const system = await sys(workers);
     const dir = mkdtempSync(join(tmpdir(), 'ts-sup-'));
