@@ -36,7 +36,7 @@ import { BUCKET_BITS } from '../runtime/journal.js';
 /** 15: actors flipped (split evenly over the shards); calls kept in flight in all (split over
  *  the drivers); calls timed, after a warm-up. Also with fewer calls in flight (less queueing). */
 const ACTORS = 4000;
-const IN_FLIGHT = 4000;
+const IN_FLIGHT = Number(process.env.JOURNAL_IN_FLIGHT ?? 4000);
 const CALLS = size(600_000, 150_000);
 const WARMUP = size(100_000, 40_000);
 const LIGHT_IN_FLIGHT = 200;
