@@ -19,62 +19,19 @@
  * If a commit fails nothing of it is kept: the rows' actors are "fenced" (their later rows, from
  * the same incarnation, fail too, so no chain skips a transition) and the sources are told.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { JournalError, type JournalTrouble } from './journal-error.js';
+import { claim, release } from './journal-lock.js';
+import { actorRows, readResume, type Receipt, type Resume, type ResumeRow, SELECT_HEAD_HASH, SELECT_RESUME, toReceipt, verifyDatabase, verifyRows, plainRef } from './journal-read.js';
+import { BUCKET_BITS, migrate } from './journal-schema.js';
 import type { ActorRef } from './ref.js';
-import { receiptHash } from './receipt-hash.js';
 import { decodeValue } from './wire.js';
 
 export { JournalError } from './journal-error.js';
-
-export const SCHEMA_VERSION = 3;
-
-/**
- * Receipts are indexed by (bucket, actor, seq), where a bucket is 2^17 consecutive rows. An index
- * on (actor, seq) alone puts each new receipt at its own actor's place, so a group commit over
- * thousands of actors rewrites thousands of index pages; it got 5x slower as the file grew (20 µs
- * a row at 1.4M rows over 4000 actors). Within a bucket the same commit touches only the current
- * bucket's few hundred pages, and the rate stays flat. Reading one actor's receipts is one index
- * seek per bucket (77 buckets for 10M receipts). `actors.last_bucket` finds a chain's head in one
- * seek.
- */
-export const BUCKET_BITS = 17;
-
-const MIGRATIONS: readonly string[] = [
-  // 0 → 1: receipts keyed by actor name.
-  `CREATE TABLE receipts (
-     actor TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, from_state TEXT, to_state TEXT,
-     event_kind TEXT NOT NULL, event_type TEXT, reason TEXT, meta BLOB, prev_hash BLOB, hash BLOB NOT NULL,
-     PRIMARY KEY (actor, seq)
-   ) WITHOUT ROWID;`,
-  // 1 → 2: actors get integer keys (receipts append in commit order with a compact index, which
-  // SQLite writes several times faster than a table clustered by actor name); snapshots.
-  `CREATE TABLE actors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-   INSERT INTO actors (name) SELECT DISTINCT actor FROM receipts ORDER BY actor;
-   CREATE TABLE receipts_v2 (
-     actor INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, from_state TEXT, to_state TEXT,
-     event_kind TEXT NOT NULL, event_type TEXT, reason TEXT, meta BLOB, prev_hash BLOB, hash BLOB NOT NULL
-   );
-   INSERT INTO receipts_v2 SELECT a.id, r.seq, r.at, r.from_state, r.to_state, r.event_kind, r.event_type, r.reason, r.meta, r.prev_hash, r.hash
-     FROM receipts r JOIN actors a ON a.name = r.actor ORDER BY r.actor, r.seq;
-   DROP TABLE receipts;
-   ALTER TABLE receipts_v2 RENAME TO receipts;
-   CREATE UNIQUE INDEX receipts_by_actor ON receipts (actor, seq);
-   CREATE TABLE snapshots (
-     actor INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL, machine TEXT NOT NULL, parent TEXT, body BLOB NOT NULL
-   );
-   CREATE INDEX snapshots_by_parent ON snapshots (parent) WHERE parent IS NOT NULL;`,
-  // 2 → 3: receipts indexed by bucket (see BUCKET_BITS); rows written before stay in bucket 0.
-  `ALTER TABLE receipts ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE actors ADD COLUMN last_bucket INTEGER;
-   ALTER TABLE snapshots ADD COLUMN hash BLOB;
-   UPDATE snapshots SET hash = (SELECT r.hash FROM receipts r WHERE r.actor = snapshots.actor AND r.seq = snapshots.seq);
-   UPDATE actors SET last_bucket = 0 WHERE id IN (SELECT DISTINCT actor FROM receipts);
-   DROP INDEX receipts_by_actor;
-   CREATE INDEX receipts_by_bucket ON receipts (bucket, actor, seq);`,
-];
+export { BUCKET_BITS, SCHEMA_VERSION } from './journal-schema.js';
+export { readReceipts, SnapshotReader, verifyDatabase, verifyRows, type Receipt, type ReceiptRow, type Resume } from './journal-read.js';
 
 /** Fields of one row as a client sends it (a flat array, ROW_FIELDS per row). */
 export const R_ACTOR = 0;
@@ -125,18 +82,6 @@ export interface JournalOptions {
   bucketBits?: number;
 }
 
-export interface Receipt {
-  actor: string;
-  seq: number;
-  at: number;
-  from: unknown;
-  to: unknown;
-  event: { kind: string; type: string | null };
-  reason: string | null;
-  meta: unknown;
-  hash: string;
-}
-
 export interface StoredSnapshot {
   id: string;
   /** The head of the actor's receipt chain when the snapshot was taken. */
@@ -147,98 +92,10 @@ export interface StoredSnapshot {
   body: Uint8Array;
 }
 
-export interface ReceiptRow {
-  actor: string;
-  seq: number;
-  at: number;
-  from_state: string | null;
-  to_state: string | null;
-  event_kind: string;
-  event_type: string | null;
-  reason: string | null;
-  meta: Buffer | null;
-  prev_hash: Buffer | null;
-  hash: Buffer;
-}
-
 const MAX_CACHED_HEADS = 250_000;
 
 type Head = { key: number; seq: number; hash: Uint8Array | null; bucket: number | null };
 type Batch = { source: JournalSource; rows: unknown[]; upTo: number };
-
-/** Files opened by a journal in this process (a second system on the same file is refused). */
-const openPaths = new Set<string>();
-
-/** What a persistent actor resumes from: its snapshot (null: none) and its chain's head. */
-export interface Resume {
-  body: Uint8Array | null;
-  head: [number, Uint8Array | null];
-}
-
-type ResumeRow = { key: number; bucket: number | null; body: Buffer | null; snapSeq: number | null; snapHash: Buffer | null; seq: number | null };
-
-/** Everything a resume needs, in one statement (one read transaction: on a WAL file each
- *  statement outside a transaction pays for opening one): the snapshot, and the chain head's
- *  seq. The head's hash is the snapshot's when the two agree, as they do unless the id also ran
- *  as a non-persistent actor since; then SELECT_HEAD_HASH reads it. */
-const SELECT_RESUME = `SELECT a.id AS key, a.last_bucket AS bucket, s.body AS body, s.seq AS snapSeq, s.hash AS snapHash,
-  (SELECT r.seq FROM receipts r WHERE r.bucket = a.last_bucket AND r.actor = a.id ORDER BY r.seq DESC LIMIT 1) AS seq
-  FROM actors a LEFT JOIN snapshots s ON s.actor = a.id WHERE a.name = ?`;
-const SELECT_HEAD_HASH = 'SELECT hash FROM receipts WHERE bucket = ? AND actor = ? AND seq = ?';
-
-/** Reads what a persistent actor resumes from. */
-function readResume(row: ResumeRow | undefined, headHash: Database.Statement): Resume & { key: number; bucket: number | null } | null {
-  if (row === undefined) return null;
-  const seq = row.seq ?? 0;
-  const hash = seq === 0 ? null : row.snapSeq === seq ? row.snapHash : (headHash.pluck().get(row.bucket, row.key, seq) as Buffer);
-  return { key: row.key, bucket: seq === 0 ? null : row.bucket, body: row.body, head: [seq, hash] };
-}
-
-/**
- * A read-only handle on a journal file for a shard: it reads the snapshots and chain heads of the
- * persistent actors it resumes itself, in parallel with the other shards, instead of the main
- * thread reading each and sending it over. The main thread commits an actor's queued rows before
- * it asks a shard to resume it, so the read sees them.
- */
-export class SnapshotReader {
-  private readonly db: Database.Database;
-  private readonly stmt: Database.Statement;
-  private readonly headHash: Database.Statement;
-
-  constructor(path: string) {
-    this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
-    this.db.pragma('mmap_size = 268435456');
-    this.stmt = this.db.prepare(SELECT_RESUME);
-    this.headHash = this.db.prepare(SELECT_HEAD_HASH);
-  }
-
-  resumeOf(actor: string): Resume {
-    const r = readResume(this.stmt.get(actor) as ResumeRow | undefined, this.headHash);
-    return r === null ? { body: null, head: [0, null] } : { body: r.body, head: r.head };
-  }
-
-  close(): void {
-    this.db.close();
-  }
-}
-
-/** One actor's receipts, oldest first: a seek per bucket it may have written in. */
-const SELECT_ACTOR_ROWS =
-  'SELECT ? AS actor, seq, at, from_state, to_state, event_kind, event_type, reason, meta, prev_hash, hash FROM receipts ' +
-  'WHERE bucket IN (SELECT value FROM json_each(?)) AND actor = ? AND seq > ? ORDER BY bucket, seq LIMIT ?';
-
-/** Reads an actor's receipts (after `since`, at most `limit`) from an open database. */
-function actorRows(db: Database.Database, actor: string, since = 0, limit = -1): ReceiptRow[] {
-  let q = readers.get(db);
-  if (q === undefined) readers.set(db, (q = { actor: db.prepare('SELECT id, last_bucket FROM actors WHERE name = ?'), rows: db.prepare(SELECT_ACTOR_ROWS) }));
-  const a = q.actor.get(actor) as { id: number; last_bucket: number | null } | undefined;
-  if (a === undefined || a.last_bucket === null) return [];
-  const buckets = JSON.stringify(Array.from({ length: a.last_bucket + 1 }, (_, i) => i));
-  return q.rows.all(actor, buckets, a.id, since, limit) as ReceiptRow[];
-}
-
-/** Prepared read statements per open database (preparing costs more than a small read). */
-const readers = new WeakMap<Database.Database, { actor: Database.Statement; rows: Database.Statement }>();
 
 export class Journal {
   private readonly db: Database.Database;
@@ -526,9 +383,7 @@ export class Journal {
   }
 
   private release(): void {
-    if (this.lockPath === null) return;
-    openPaths.delete(this.lockPath);
-    rmSync(`${this.lockPath}.lock`, { force: true });
+    if (this.lockPath !== null) release(this.lockPath);
   }
 }
 
@@ -540,70 +395,9 @@ export interface SnapshotBody {
   args: unknown;
 }
 
-/**
- * One writer per file: a second journal on the same file in this process is refused, and so is
- * one in another live process (a `<file>.lock` holding its pid; a lock left by a process that
- * died, even by SIGKILL, is taken over). Two writers would fork the hash chains.
- */
-function claim(path: string): string {
-  const key = resolve(path);
-  if (openPaths.has(key)) throw new JournalError(`journal: ${path} is already open in this process; one system per database file`, { reason: 'in_use' });
-  const lock = `${key}.lock`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' }); // atomic: one process wins
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-        if (err instanceof JournalError) throw err;
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new JournalError(`journal: ${path} is being claimed by another process (${lock})`, { reason: 'in_use' });
-        throw JournalError.from(err, `journal: cannot write the lock file ${lock}`);
-      }
-    }
-    let holder = NaN;
-    try {
-      holder = Number(readFileSync(lock, 'utf8'));
-    } catch {
-      // gone meanwhile: try again
-    }
-    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
-      throw new JournalError(`journal: ${path} is in use by process ${holder} (${lock}; delete it if that process is not a threadstate system); one system per database file`, { reason: 'in_use' });
-    }
-    rmSync(lock, { force: true }); // left by a process that died: taken over
-  }
-  openPaths.add(key);
-  return key;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Creates the default database's directory (./data) when it is missing. */
 export function ensureDirectory(path: string): void {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-}
-
-function migrate(db: Database.Database, path: string): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    db.close();
-    throw new JournalError(`journal: ${path} was written by a newer threadstate (schema ${version}; this one knows up to ${SCHEMA_VERSION})`, { reason: 'schema' });
-  }
-  // A file SQLite could open only read-only (permissions, an immutable file) fails here, at
-  // open, rather than at the first commit: this rewrites the header with the same version.
-  db.pragma(`user_version = ${version}`);
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v] as string);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
 }
 
 function failureOf(rows: unknown[], upTo: number, e: JournalError): JournalFailure {
@@ -649,52 +443,3 @@ function refuse(fenced: Map<Batch, Fenced>, b: Batch, tag: number, actor: string
   f.actors.push([actor, inc]);
 }
 
-/** Outside a system (the command line) a ref in metadata reads back as `{ id }`. */
-const plainRef = (id: string): ActorRef => ({ id }) as ActorRef;
-
-function toReceipt(r: ReceiptRow, refs: (id: string, shard: number, slot: number) => ActorRef): Receipt {
-  return {
-    actor: r.actor,
-    seq: r.seq,
-    at: r.at,
-    from: r.from_state === null ? undefined : (JSON.parse(r.from_state) as unknown),
-    to: r.to_state === null ? undefined : (JSON.parse(r.to_state) as unknown),
-    event: { kind: r.event_kind, type: r.event_type },
-    reason: r.reason,
-    meta: r.meta === null ? undefined : decodeValue(r.meta, refs),
-    hash: r.hash.toString('hex'),
-  };
-}
-
-function rowHash(prev: Buffer | null, r: ReceiptRow): Buffer {
-  return receiptHash(prev, r.actor, r.seq, r.at, r.from_state, r.to_state, r.event_kind, r.event_type, r.reason, r.meta);
-}
-
-export function verifyRows(rows: Iterable<ReceiptRow>): { ok: true } | { ok: false; brokenAt: number; why: string } {
-  let prev: Buffer | null = null;
-  let expected = 1;
-  for (const r of rows) {
-    if (r.seq !== expected) return { ok: false, brokenAt: expected, why: r.seq > expected ? `seq ${expected} is missing` : `seq ${r.seq} is duplicated` };
-    const samePrev = prev === null ? r.prev_hash === null : r.prev_hash !== null && prev.equals(r.prev_hash);
-    if (!samePrev || !rowHash(prev, r).equals(r.hash)) return { ok: false, brokenAt: r.seq, why: 'the hash chain does not match the row' };
-    prev = r.hash;
-    expected++;
-  }
-  return { ok: true };
-}
-
-/** Verifies every chain of a database (also used by the command line, on a read-only handle). */
-export function verifyDatabase(db: Database.Database, before: () => void = () => undefined): { ok: true; actors: number } | { ok: false; actor: string; brokenAt: number; why: string } {
-  before();
-  const actors = db.prepare('SELECT name FROM actors ORDER BY id').pluck().all() as string[];
-  for (const actor of actors) {
-    const r = verifyRows(actorRows(db, actor));
-    if (!r.ok) return { ...r, actor };
-  }
-  return { ok: true, actors: actors.length };
-}
-
-/** Reads an actor's receipts from an open database (the command line). */
-export function readReceipts(db: Database.Database, actor: string): Receipt[] {
-  return actorRows(db, actor).map((r) => toReceipt(r, plainRef));
-}
