@@ -553,6 +553,16 @@ export class ActorHost implements RefRouter {
     this.scheduler.close();
   }
 
+  /** Stops these actors one after the other, in the order given (each killed after `timeoutMs`);
+   *  ids not here (any more) are skipped. The system's shutdown sends runs of consecutive actors
+   *  that live on one shard here in one request. */
+  async stopInOrder(ids: readonly string[], timeoutMs: number): Promise<void> {
+    for (const id of ids) {
+      const actor = this.actors.get(id);
+      if (actor !== undefined) await this.stopWithin(actor, timeoutMs);
+    }
+  }
+
   private async stopWithin(actor: Actor, timeoutMs: number): Promise<void> {
     if (!(await settlesWithin(actor.requestStop('shutdown'), timeoutMs))) {
       this.logger.warn({ actor: actor.id, timeoutMs }, 'actor did not stop in time at shutdown; killed');

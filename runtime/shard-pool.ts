@@ -469,6 +469,13 @@ export class ShardPool {
   // ---------------------------------------------------------------- shutdown
 
   /** Stops one actor (reason 'shutdown'), killing it after the shutdown timeout. */
+  /** Stops a run of actors of one shard there, in order (the shard applies each one's timeout). */
+  private async stopRun(ids: string[], shard: number): Promise<void> {
+    const pc = new PendingCall(`shard ${shard}`, Infinity, this.o.scheduler, null);
+    this.o.remote.control(shard, pc, 'stopInOrder', ids);
+    await pc.toPromise().catch(() => undefined); // a shard that died meanwhile took its actors with it
+  }
+
   private async stopOne(id: string, shard: number): Promise<void> {
     const pc = new PendingCall(id, Infinity, this.o.scheduler, null);
     this.o.remote.stop(shard, pc, id, 'shutdown');
@@ -486,9 +493,16 @@ export class ShardPool {
   async shutdown(): Promise<void> {
     this.closing = true;
     if (this.watchdogTimer !== null) clearInterval(this.watchdogTimer);
-    for (const [id, entry] of [...this.directory].reverse()) {
-      if (this.slots[entry.shard]?.state !== 'up') continue;
-      await this.stopOne(id, entry.shard);
+    // Newest first across all shards. A run of consecutive actors on one shard goes in one
+    // request (the shard stops them in that order): one round trip per run, not per actor.
+    const newestFirst = [...this.directory].reverse();
+    for (let i = 0; i < newestFirst.length; ) {
+      const shard = (newestFirst[i] as [string, DirectoryEntry])[1].shard;
+      const run: string[] = [];
+      for (; i < newestFirst.length && (newestFirst[i] as [string, DirectoryEntry])[1].shard === shard; i++) run.push((newestFirst[i] as [string, DirectoryEntry])[0]);
+      if (this.slots[shard]?.state !== 'up') continue;
+      if (run.length === 1) await this.stopOne(run[0] as string, shard);
+      else await this.stopRun(run, shard);
     }
     const live = this.liveSlots();
     for (const s of live) s.state = 'stopping';

@@ -136,6 +136,8 @@ export async function runShard(task: ShardTask): Promise<string> {
             resolve({ idle: scheduler.idle, pending: traffic.pending, sent: traffic.sent, received: traffic.received });
           }),
         );
+      case 'stopInOrder':
+        return host.stopInOrder(payload as string[], task.shutdownTimeout).then(() => true);
       case 'journal.flush':
         journal?.flush();
         return true;

@@ -309,6 +309,15 @@ describe.each(WORKERS)('system (workers: %i)', (workers) => {
       expect(system.actorIds()).toEqual([]);
     });
 
+    it('stops newest first across shards, also when consecutive actors share a shard', async () => {
+      const log = logFile();
+      const system = await ownSystem();
+      const placed: [string, number][] = [['a', 0], ['b', 0], ['c', 1], ['d', 1], ['e', 0]];
+      for (const [id, shard] of placed) await system.spawn(named, { id, args: { file: log.path, name: id }, ...(workers > 0 ? { shard } : {}) });
+      await system.shutdown();
+      expect(log.lines()).toEqual(['e:shutdown', 'd:shutdown', 'c:shutdown', 'b:shutdown', 'a:shutdown']);
+    });
+
     it('stops newest first even when an older actor still has messages queued', async () => {
       const log = logFile();
       const system = await ownSystem();
