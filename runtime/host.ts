@@ -469,23 +469,28 @@ export class ActorHost implements RefRouter {
     return this.spawn(machine, opts);
   }
 
+  /** The journal client, if this actor writes receipts. */
+  private journalOf(actor: Actor): JournalClient | null {
+    return actor.durability !== DURABILITY_NONE ? this.journal : null;
+  }
+
   onTransition(actor: Actor, from: unknown, event: number): void {
-    const journaled = this.journal !== null && actor.durability !== DURABILITY_NONE;
-    if (!journaled && !this.events.wants('transition')) return;
+    const journal = this.journalOf(actor);
+    if (journal === null && !this.events.wants('transition')) return;
     const kind = event < 0 ? 'init' : kindName(event);
     const type = messageType(event, actor.curMsg);
     const at = this.scheduler.clock.wallNow();
-    if (journaled) (this.journal as JournalClient).append(actor, at, from, actor.state, kind, type, null, undefined);
+    journal?.append(actor, at, from, actor.state, kind, type, null, undefined);
     if (this.events.wants('transition')) this.events.emit('transition', { id: actor.id, machine: actor.machine.name, from, to: actor.state, event: kind, type, at });
   }
 
   onReceipt(actor: Actor, reason: string, meta: unknown, event: number): void {
-    const journaled = this.journal !== null && actor.durability !== DURABILITY_NONE;
-    if (!journaled && !this.events.wants('receipt')) return;
+    const journal = this.journalOf(actor);
+    if (journal === null && !this.events.wants('receipt')) return;
     const kind = event < 0 ? 'init' : kindName(event);
     const type = messageType(event, actor.curMsg);
     const at = this.scheduler.clock.wallNow();
-    if (journaled) (this.journal as JournalClient).append(actor, at, actor.state, actor.state, kind, type, reason, meta);
+    journal?.append(actor, at, actor.state, actor.state, kind, type, reason, meta);
     if (this.events.wants('receipt')) this.events.emit('receipt', { id: actor.id, machine: actor.machine.name, state: actor.state, reason, meta, event: kind, type, at });
   }
 
@@ -511,8 +516,8 @@ export class ActorHost implements RefRouter {
 
   onStopped(actor: Actor, reason: unknown, abnormal: boolean): void {
     if (this.actors.get(actor.id) === actor) this.actors.delete(actor.id);
-    const journal = this.journal;
-    if (journal !== null && actor.durability !== DURABILITY_NONE) {
+    const journal = this.journalOf(actor);
+    if (journal !== null) {
       // A persistent actor that finished ('normal') is done for good: its snapshot goes. One
       // shut down or crashed keeps it, to be resumed. Its rows leave now, ahead of its exit.
       if (actor.persistent && reason === 'normal') journal.snapshot(actor, this.scheduler.clock.wallNow(), null, undefined);
@@ -551,6 +556,15 @@ export class ActorHost implements RefRouter {
     }
     this.closed = true;
     this.scheduler.close();
+  }
+
+  /** Actors whose journal rows could not be committed crash (the same incarnation only: a
+   *  newer one with the id started clean). */
+  crashJournaled(actors: readonly [string, number][], err: Error): void {
+    for (const [id, incarnation] of actors) {
+      const actor = this.actors.get(id);
+      if (actor !== undefined && actor.incarnation === incarnation) actor.crash(err);
+    }
   }
 
   /** Stops these actors one after the other, in the order given (each killed after `timeoutMs`);

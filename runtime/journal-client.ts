@@ -147,14 +147,4 @@ export class JournalClient {
     }
     if (held.size === 0) this.failed = null;
   }
-
-  /** Rows written and not yet acknowledged (the async loss window's current size). */
-  get unacked(): number {
-    return this.tag - this.acked;
-  }
-
-  /** Replies still held (for inspection and tests). */
-  get holding(): number {
-    return this.held.size;
-  }
 }

@@ -24,7 +24,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { JournalError, type JournalTrouble } from './journal-error.js';
 import { claim, release } from './journal-lock.js';
-import { actorRows, readResume, type Receipt, type Resume, type ResumeRow, SELECT_HEAD_HASH, SELECT_RESUME, toReceipt, verifyDatabase, verifyRows, plainRef } from './journal-read.js';
+import { actorRows, readResume, type Receipt, type Resume, type ResumeRow, SELECT_HEAD_HASH, SELECT_RESUME, toReceipt, verifyRows, plainRef } from './journal-read.js';
 import { BUCKET_BITS, migrate } from './journal-schema.js';
 import type { ActorRef } from './ref.js';
 import { decodeValue } from './wire.js';
@@ -82,16 +82,6 @@ export interface JournalOptions {
   bucketBits?: number;
 }
 
-export interface StoredSnapshot {
-  id: string;
-  /** The head of the actor's receipt chain when the snapshot was taken. */
-  seq: number;
-  hash: Uint8Array | null;
-  machine: string;
-  parent: string | null;
-  body: Uint8Array;
-}
-
 const MAX_CACHED_HEADS = 250_000;
 
 type Head = { key: number; seq: number; hash: Uint8Array | null; bucket: number | null };
@@ -106,7 +96,6 @@ export class Journal {
   private putSnapshot!: Database.Statement;
   private dropSnapshot!: Database.Statement;
   private setLastBucket!: Database.Statement;
-  private getSnapshot!: Database.Statement;
   private getResume!: Database.Statement;
   private getHeadHash!: Database.Statement;
   /** The rowid the next receipt gets (its bucket follows from it). */
@@ -125,8 +114,6 @@ export class Journal {
   private commitQueued = false;
   private closed = false;
   private readonly lockPath: string | null;
-  /** Rows committed so far (receipts and snapshot-only rows), for figures. */
-  committed = 0;
   /** Makes the refs found in metadata and snapshots (the system binds them to its router). */
   refs: (id: string, shard: number, slot: number) => ActorRef = plainRef;
   /** Called when a group commit fails (after the sources have been told). */
@@ -172,7 +159,6 @@ export class Journal {
     this.actorKey = this.db.prepare('SELECT id, last_bucket FROM actors WHERE name = ?');
     this.last = this.db.prepare('SELECT seq, hash FROM receipts WHERE bucket = ? AND actor = ? ORDER BY seq DESC LIMIT 1');
     this.setLastBucket = this.db.prepare('UPDATE actors SET last_bucket = ? WHERE id = ?');
-    this.getSnapshot = this.db.prepare('SELECT a.name AS id, s.seq, s.hash, s.machine, s.parent, s.body FROM snapshots s JOIN actors a ON a.id = s.actor WHERE a.name = ?');
     this.getResume = this.db.prepare(SELECT_RESUME);
     this.getHeadHash = this.db.prepare(SELECT_HEAD_HASH);
     this.nextRow = ((this.db.prepare('SELECT max(rowid) FROM receipts').pluck().get() as number | null) ?? 0) + 1;
@@ -207,10 +193,9 @@ export class Journal {
     this.queue = [];
     this.queuedActors.clear();
     const fencedTags = new Map<Batch, Fenced>();
-    let written = 0;
     try {
       this.db.transaction(() => {
-        for (const b of batches) written += this.write(b, fencedTags);
+        for (const b of batches) this.write(b, fencedTags);
       })();
     } catch (err) {
       // Nothing of the transaction is kept: chain heads are reloaded, the actors are fenced.
@@ -229,7 +214,6 @@ export class Journal {
       }
       return;
     }
-    this.committed += written;
     // Chain heads are a cache (reloaded from the file on demand): bounded, dropped all at once.
     if (this.heads.size > MAX_CACHED_HEADS) this.heads.clear();
     for (const b of batches) {
@@ -238,11 +222,10 @@ export class Journal {
     }
   };
 
-  private write(b: Batch, fencedTags: Map<Batch, Fenced>): number {
+  private write(b: Batch, fencedTags: Map<Batch, Fenced>): void {
     const rows = b.rows;
     const n = rows.length / ROW_FIELDS;
     const firstTag = b.upTo - n + 1;
-    let written = 0;
     for (let i = 0; i < n; i++) {
       const o = i * ROW_FIELDS;
       const actor = rows[o + R_ACTOR] as string;
@@ -281,9 +264,7 @@ export class Journal {
       const snap = rows[o + R_SNAP];
       if (snap === null) this.dropSnapshot.run(head.key);
       else if (snap !== undefined) this.putSnapshot.run(head.key, head.seq, bytes(head.hash), at, rows[o + R_MACHINE] as string, (rows[o + R_PARENT] as string | undefined) ?? null, bytes(snap));
-      written++;
     }
-    return written;
   }
 
   private head(actor: string): Head {
@@ -314,11 +295,6 @@ export class Journal {
     return verifyRows(actorRows(this.db, actor));
   }
 
-  /** Verifies every actor's chain. */
-  verifyAll(): { ok: true; actors: number } | { ok: false; actor: string; brokenAt: number; why: string } {
-    return verifyDatabase(this.db, () => this.commit());
-  }
-
   /** The head of an actor's chain (seq 0: none yet), for the thread that will host it. */
   chainHead(actor: string): [number, Uint8Array | null] {
     if (this.queuedActors.has(actor)) this.commit();
@@ -343,13 +319,6 @@ export class Journal {
   /** Commits now if rows of this actor are queued (before someone else reads its state). */
   settle(actor: string): void {
     if (this.queuedActors.has(actor)) this.commit();
-  }
-
-  /** A persistent actor's last committed snapshot, or null. */
-  snapshot(actor: string): StoredSnapshot | null {
-    if (this.queuedActors.has(actor)) this.commit();
-    const row = this.getSnapshot.get(actor) as StoredSnapshot | undefined;
-    return row ?? null;
   }
 
   /** The persistent actors a supervisor had running (ids and spawn args). */

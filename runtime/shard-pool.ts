@@ -495,14 +495,16 @@ export class ShardPool {
     if (this.watchdogTimer !== null) clearInterval(this.watchdogTimer);
     // Newest first across all shards. A run of consecutive actors on one shard goes in one
     // request (the shard stops them in that order): one round trip per run, not per actor.
-    const newestFirst = [...this.directory].reverse();
-    for (let i = 0; i < newestFirst.length; ) {
-      const shard = (newestFirst[i] as [string, DirectoryEntry])[1].shard;
-      const run: string[] = [];
-      for (; i < newestFirst.length && (newestFirst[i] as [string, DirectoryEntry])[1].shard === shard; i++) run.push((newestFirst[i] as [string, DirectoryEntry])[0]);
+    const runs: { shard: number; ids: string[] }[] = [];
+    for (const [id, entry] of [...this.directory].reverse()) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.shard === entry.shard) last.ids.push(id);
+      else runs.push({ shard: entry.shard, ids: [id] });
+    }
+    for (const { shard, ids } of runs) {
       if (this.slots[shard]?.state !== 'up') continue;
-      if (run.length === 1) await this.stopOne(run[0] as string, shard);
-      else await this.stopRun(run, shard);
+      if (ids.length === 1) await this.stopOne(ids[0] as string, shard);
+      else await this.stopRun(ids, shard);
     }
     const live = this.liveSlots();
     for (const s of live) s.state = 'stopping';

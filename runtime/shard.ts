@@ -89,10 +89,7 @@ export async function runShard(task: ShardTask): Promise<string> {
       : new JournalClient(
           (rows, upTo) => r.note(r.mainThread, 'j', rows, upTo),
           (actors, err) => {
-            for (const [id, incarnation] of actors) {
-              const actor = host.actors.get(id);
-              if (actor !== undefined && actor.incarnation === incarnation) actor.crash(err);
-            }
+            host.crashJournaled(actors, err);
             logger.error({ err, actors: actors.map(([id]) => id) }, 'journal: rows could not be committed; their actors crash');
           },
           task.journal.maxUnacked,

@@ -177,7 +177,7 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     const host = this.host;
     const client = new JournalClient(
       (rows, upTo) => journal.submit(source, rows, upTo),
-      (actors, err) => crashJournaled(host, actors, err),
+      (actors, err) => host.crashJournaled(actors, err),
       opts.maxUnacked,
     );
     const source: JournalSource = { ack: (upTo, failure) => client.onAck(upTo, failure) };
@@ -195,12 +195,11 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
     };
   }
 
-  /** Every thread sends the rows it holds, and the journal commits them (before a read). */
-  private async syncJournal(): Promise<Journal> {
-    const journal = this.needJournal('receipts');
+  /** Every thread sends the journal the rows it holds (its reads commit them first). */
+  private async syncJournal(what: string): Promise<Journal> {
+    const journal = this.needJournal(what);
     this.host.journal?.flush();
     if (this.pool !== null) await this.pool.flushJournal();
-    journal.commit();
     return journal;
   }
 
@@ -322,13 +321,13 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
   /** An actor's receipts from the journal, oldest first (needs the `db` option). */
   async receipts(id: string, opts: { since?: number; limit?: number } = {}): Promise<Receipt[]> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('receipts: id must be a non-empty string');
-    return (await this.syncJournal()).receipts(id, opts);
+    return (await this.syncJournal('receipts')).receipts(id, opts);
   }
 
   /** Checks an actor's hash chain: `{ ok: true }`, or where it breaks. */
   async verifyReceipts(id: string): Promise<{ ok: true } | { ok: false; brokenAt: number; why: string }> {
     if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('verifyReceipts: id must be a non-empty string');
-    return (await this.syncJournal()).verify(id);
+    return (await this.syncJournal('verifyReceipts')).verify(id);
   }
 
   /** @internal The persistent actors a supervisor had running, from the journal. */
@@ -353,14 +352,6 @@ export class ActorSystem extends EventEmitter<SystemEventMap> {
       this.logger.flush?.();
     })();
     return this.stopping;
-  }
-}
-
-/** Actors whose rows the journal could not commit crash (the same incarnation only). */
-export function crashJournaled(host: ActorHost, actors: [string, number][], err: JournalError): void {
-  for (const [id, incarnation] of actors) {
-    const actor = host.actors.get(id);
-    if (actor !== undefined && actor.incarnation === incarnation) actor.crash(err);
   }
 }
 
